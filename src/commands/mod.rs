@@ -1,0 +1,3 @@
+//! One module per command; each takes its validated config and returns the exit status.
+
+pub mod render;

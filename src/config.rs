@@ -1,0 +1,224 @@
+//! The command line: clap parses it (every option also from a `FRAMECAST_*` environment
+//! variable), and this module turns it into one validated [`Config`] per command, built from
+//! the library modules' own option types. Nothing in the library reads the command line or the
+//! environment; everything it needs is passed down from here.
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use framecast::discover;
+use framecast::render::{Limits, Rgb, Size, Spec};
+
+/// Turn a folder of photos into one uniform MJPEG stream that any screen can show.
+#[derive(Debug, Parser)]
+#[command(name = "framecast", version, about, propagate_version = true)]
+pub struct Cli {
+    /// More log output (-v: info, -vv: debug, -vvv: trace). RUST_LOG, when set, wins.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Only errors in the log.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render every photo under INPUT into a folder of uniform JPEG frames.
+    ///
+    /// Each photo is decoded, turned upright (EXIF orientation), converted to sRGB, scaled to
+    /// fit SIZE with its aspect ratio kept, centred on BACKGROUND and written as
+    /// DIR/<relative path>.jpg. Files that cannot be rendered are skipped and listed with the
+    /// reason. Exit status: 0 when every photo rendered, 1 when some were skipped, 2 on a usage
+    /// error.
+    Render(RenderArgs),
+}
+
+/// Options shared by every command that renders frames.
+#[derive(Debug, Args)]
+pub struct FrameArgs {
+    /// Size of every output frame, WIDTHxHEIGHT.
+    #[arg(
+        long,
+        env = "FRAMECAST_SIZE",
+        default_value = "1920x1080",
+        value_name = "WxH"
+    )]
+    pub size: Size,
+
+    /// JPEG quality of the frames, 1 to 100.
+    #[arg(long, env = "FRAMECAST_QUALITY", default_value_t = 85,
+          value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quality: u8,
+
+    /// Letterbox colour, also what transparent areas become: #rrggbb, #rgb, black, white or grey.
+    #[arg(
+        long,
+        env = "FRAMECAST_BACKGROUND",
+        default_value = "black",
+        value_name = "COLOR"
+    )]
+    pub background: Rgb,
+
+    /// Worker threads for decoding and encoding [default: all cores].
+    #[arg(long, env = "FRAMECAST_THREADS", value_name = "N")]
+    pub threads: Option<NonZeroUsize>,
+
+    /// Largest photo accepted, in pixels (checked from the header before decoding).
+    #[arg(
+        long,
+        env = "FRAMECAST_MAX_PIXELS",
+        default_value = "100000000",
+        value_name = "N"
+    )]
+    pub max_pixels: u64,
+
+    /// Largest photo file accepted: bytes, or with a unit (200MiB, 1.5GB, 500k).
+    #[arg(long, env = "FRAMECAST_MAX_FILE_SIZE", default_value = "200MiB", value_name = "SIZE",
+          value_parser = parse_bytes)]
+    pub max_file_size: u64,
+}
+
+/// `framecast render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Photo folders (walked recursively) or single photo files.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Folder to write the frames to (created if missing).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    #[command(flatten)]
+    pub frame: FrameArgs,
+}
+
+/// Everything `framecast render` needs, validated.
+#[derive(Debug, Clone)]
+pub struct RenderConfig {
+    /// What to walk.
+    pub discover: discover::Options,
+    /// What the frames look like.
+    pub spec: Spec,
+    /// Bounds on input files.
+    pub limits: Limits,
+    /// Size of the worker pool.
+    pub threads: usize,
+    /// Where the frames go.
+    pub out: PathBuf,
+}
+
+impl FrameArgs {
+    fn spec(&self) -> Spec {
+        Spec {
+            size: self.size,
+            quality: self.quality,
+            background: self.background,
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_pixels: self.max_pixels,
+            max_file_bytes: self.max_file_size,
+        }
+    }
+
+    fn threads(&self) -> usize {
+        self.threads
+            .or_else(|| std::thread::available_parallelism().ok())
+            .map_or(1, NonZeroUsize::get)
+    }
+}
+
+impl RenderArgs {
+    /// The validated configuration.
+    pub fn into_config(self) -> RenderConfig {
+        RenderConfig {
+            discover: discover::Options {
+                roots: self.inputs,
+                // Rendering into a folder inside an input must not pick up its own frames.
+                exclude: vec![self.out.clone()],
+            },
+            spec: self.frame.spec(),
+            limits: self.frame.limits(),
+            threads: self.frame.threads(),
+            out: self.out,
+        }
+    }
+}
+
+/// Parses a byte count: `1048576`, `500k`, `200MB`, `200MiB`, `1.5G`. Decimal units (k, M, G,
+/// T, with or without B) are powers of 1000, binary ones (KiB, MiB, GiB, TiB) of 1024.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size like 200MiB"))?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' in '{s}' (use k, M, G, KiB, MiB, GiB)"
+            ));
+        }
+    };
+    let bytes = value * factor;
+    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
+        return Err(format!("'{s}' is out of range"));
+    }
+    Ok(bytes.round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!(parse_bytes("1024"), Ok(1024));
+        assert_eq!(parse_bytes("500k"), Ok(500_000));
+        assert_eq!(parse_bytes("200MiB"), Ok(200 * 1024 * 1024));
+        assert_eq!(parse_bytes("1.5GB"), Ok(1_500_000_000));
+        assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn render_defaults() {
+        let cli = Cli::try_parse_from(["framecast", "render", "photos", "--out", "frames"])
+            .expect("parses");
+        let Command::Render(args) = cli.command;
+        let config = args.into_config();
+        assert_eq!(config.spec, Spec::default());
+        assert_eq!(config.limits, Limits::default());
+        assert!(config.threads >= 1);
+        assert_eq!(config.discover.exclude, [PathBuf::from("frames")]);
+    }
+}

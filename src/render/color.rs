@@ -1,0 +1,209 @@
+//! Colour: everything leaves the pipeline in sRGB.
+//!
+//! Phones tag their photos Display P3, cameras often Adobe RGB, print workflows leave CMYK
+//! files with press profiles. Shown as if they were sRGB, the first two look dull and the last
+//! looks wrong (a CMYK file read as RGB is a negative). Frames carry no profile, and TV browsers
+//! would ignore one anyway, so the pixels themselves must be sRGB.
+//!
+//! Profiles are applied with `moxcms`, a pure-Rust colour engine: `benches/render.rs` measures
+//! it against Little CMS (`lcms2`) on the same transforms, and it was both faster and free of a
+//! C dependency. CMYK without a profile gets the conversion every viewer uses for Adobe-style
+//! files (`R = (1-C)(1-K)`), since no better guess exists without one.
+
+use moxcms::{ColorProfile, DataColorSpace, Layout as CmsLayout, TransformOptions};
+
+use super::{Layout, Pixels, Warning};
+
+/// An embedded ICC profile, parsed and checked, ready to convert pixels to sRGB.
+pub struct Profile {
+    profile: ColorProfile,
+}
+
+impl Profile {
+    /// Parses an ICC profile. An unusable one becomes a warning and `None` (the pixels are then
+    /// taken as sRGB, the best guess for an untagged photo).
+    pub fn parse(icc: &[u8], warnings: &mut Vec<Warning>) -> Option<Profile> {
+        match ColorProfile::new_from_slice(icc) {
+            Ok(profile) => Some(Profile { profile }),
+            Err(e) => {
+                warnings.push(Warning::BadIccProfile(e.to_string()));
+                None
+            }
+        }
+    }
+
+    /// Whether the profile describes CMYK samples.
+    pub fn is_cmyk(&self) -> bool {
+        self.profile.color_space == DataColorSpace::Cmyk
+    }
+
+    /// Whether the profile describes grey samples.
+    pub fn is_gray(&self) -> bool {
+        self.profile.color_space == DataColorSpace::Gray
+    }
+
+    /// Whether the profile describes RGB samples.
+    pub fn is_rgb(&self) -> bool {
+        self.profile.color_space == DataColorSpace::Rgb
+    }
+
+    /// Converts RGB(A) pixels in this profile's space to sRGB, in place (alpha is kept).
+    pub fn rgb_to_srgb(&self, pixels: &mut Pixels, warnings: &mut Vec<Warning>) {
+        if !self.is_rgb() {
+            warnings.push(Warning::BadIccProfile(format!(
+                "a {:?} profile on RGB pixels",
+                self.profile.color_space
+            )));
+            return;
+        }
+        let layout = match pixels.layout {
+            Layout::Rgb => CmsLayout::Rgb,
+            Layout::Rgba => CmsLayout::Rgba,
+        };
+        let srgb = ColorProfile::new_srgb();
+        let transform = match self.profile.create_transform_8bit(
+            layout,
+            &srgb,
+            layout,
+            TransformOptions::default(),
+        ) {
+            Ok(t) => t,
+            Err(e) => return warnings.push(Warning::BadIccProfile(e.to_string())),
+        };
+        let mut out = vec![0u8; pixels.data.len()];
+        match transform.transform(&pixels.data, &mut out) {
+            Ok(()) => pixels.data = out,
+            Err(e) => warnings.push(Warning::BadIccProfile(e.to_string())),
+        }
+    }
+
+    /// Converts grey samples in this profile's space to sRGB pixels; `None` if the engine
+    /// refused (a warning says why).
+    pub fn gray_to_srgb(
+        &self,
+        gray: &[u8],
+        width: u32,
+        height: u32,
+        warnings: &mut Vec<Warning>,
+    ) -> Option<Pixels> {
+        let srgb = ColorProfile::new_srgb();
+        let transform = self
+            .profile
+            .create_transform_8bit(
+                CmsLayout::Gray,
+                &srgb,
+                CmsLayout::Rgb,
+                TransformOptions::default(),
+            )
+            .map_err(|e| warnings.push(Warning::BadIccProfile(e.to_string())))
+            .ok()?;
+        let mut out = vec![0u8; gray.len() * 3];
+        transform
+            .transform(gray, &mut out)
+            .map_err(|e| warnings.push(Warning::BadIccProfile(e.to_string())))
+            .ok()?;
+        Pixels::new(width, height, Layout::Rgb, out)
+    }
+
+    /// Converts CMYK samples (0 = no ink) in this profile's space to sRGB pixels; `None` if the
+    /// engine refused (a warning says why).
+    pub fn cmyk_to_srgb(
+        &self,
+        cmyk: &[u8],
+        width: u32,
+        height: u32,
+        warnings: &mut Vec<Warning>,
+    ) -> Option<Pixels> {
+        let srgb = ColorProfile::new_srgb();
+        // moxcms reads four-channel device samples through its RGBA layout.
+        let transform = self
+            .profile
+            .create_transform_8bit(
+                CmsLayout::Rgba,
+                &srgb,
+                CmsLayout::Rgb,
+                TransformOptions::default(),
+            )
+            .map_err(|e| warnings.push(Warning::BadIccProfile(e.to_string())))
+            .ok()?;
+        let mut out = vec![0u8; cmyk.len() / 4 * 3];
+        transform
+            .transform(cmyk, &mut out)
+            .map_err(|e| warnings.push(Warning::BadIccProfile(e.to_string())))
+            .ok()?;
+        Pixels::new(width, height, Layout::Rgb, out)
+    }
+}
+
+/// Makes CMYK samples mean "amount of ink" (0 = none). Adobe applications store them inverted
+/// (0 = full ink) and mark such files with an APP14 `Adobe` segment.
+pub fn normalise_cmyk(cmyk: &mut [u8], adobe_inverted: bool) {
+    if adobe_inverted {
+        for v in cmyk {
+            *v = 255 - *v;
+        }
+    }
+}
+
+/// The profile-less CMYK → RGB conversion: `R = (1-C)(1-K)` and so on, with samples where
+/// 0 means no ink.
+pub fn naive_cmyk_to_rgb(cmyk: &[u8], width: u32, height: u32) -> Option<Pixels> {
+    let mut out = Vec::with_capacity(cmyk.len() / 4 * 3);
+    for px in cmyk.chunks_exact(4) {
+        let k = 255 - px[3] as u32;
+        for &ink in &px[..3] {
+            let v = (255 - ink as u32) * k;
+            out.push(((v + 127) / 255) as u8);
+        }
+    }
+    Pixels::new(width, height, Layout::Rgb, out)
+}
+
+/// Expands grey samples to RGB.
+pub fn gray_to_rgb(gray: &[u8], width: u32, height: u32) -> Option<Pixels> {
+    let data = gray.iter().flat_map(|&g| [g, g, g]).collect();
+    Pixels::new(width, height, Layout::Rgb, data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn naive_cmyk() {
+        // Pure magenta+yellow ink (red), then no ink (white), then full black.
+        let cmyk = [0, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 255];
+        let p = naive_cmyk_to_rgb(&cmyk, 3, 1).expect("3 pixels");
+        assert_eq!(p.data, [255, 0, 0, 255, 255, 255, 0, 0, 0]);
+    }
+
+    #[test]
+    fn adobe_inversion() {
+        let mut cmyk = [255, 0, 0, 255];
+        normalise_cmyk(&mut cmyk, true);
+        assert_eq!(cmyk, [0, 255, 255, 0]);
+        normalise_cmyk(&mut cmyk, false);
+        assert_eq!(cmyk, [0, 255, 255, 0]);
+    }
+
+    #[test]
+    fn garbage_profile_warns() {
+        let mut w = Vec::new();
+        assert!(Profile::parse(b"not a profile", &mut w).is_none());
+        assert_eq!(w.len(), 1);
+    }
+
+    #[test]
+    fn srgb_profile_is_identity_within_rounding() {
+        let icc = ColorProfile::new_srgb().encode().expect("encode sRGB");
+        let mut w = Vec::new();
+        let profile = Profile::parse(&icc, &mut w).expect("sRGB parses");
+        let data = vec![10, 128, 250, 200, 30, 60];
+        let mut p = Pixels::new(2, 1, Layout::Rgb, data.clone()).expect("2 pixels");
+        profile.rgb_to_srgb(&mut p, &mut w);
+        assert!(w.is_empty(), "{w:?}");
+        for (a, b) in p.data.iter().zip(&data) {
+            assert!(a.abs_diff(*b) <= 1, "{:?} vs {data:?}", p.data);
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Decoding: from file bytes to 8-bit sRGB pixels and the orientation to apply.
+//!
+//! The format is taken from the content ([`Format::sniff`]), never the name. Before any pixel
+//! buffer is allocated the header's size is checked against the [`Limits`], so a 3 KB PNG that
+//! claims 60000×60000 pixels is refused in microseconds. JPEG goes to libjpeg-turbo at the
+//! smallest DCT scale that still covers the frame; the other formats go to the `image` crate at
+//! full size (they offer no cheaper path). All results are normalised to [`Pixels`] in sRGB.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageError};
+
+use super::color::{self, Profile};
+use super::jpeg::{self, ColorModel, Markers};
+use super::orient::Orientation;
+use super::{Error, Layout, Limits, Pixels, Size, Warning};
+use crate::format::Format;
+
+/// What decoding produced.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The stored pixels (not yet oriented), in sRGB; possibly smaller than the stored size.
+    pub pixels: Pixels,
+    /// How to turn the pixels upright.
+    pub orientation: Orientation,
+    /// The format recognised.
+    pub format: Format,
+    /// The full stored size from the header, before any decode-time scaling.
+    pub stored_size: Size,
+}
+
+/// Decodes a photo for a frame of size `target`: JPEG may be decoded at a reduced scale, never
+/// below what fitting into `target` needs.
+pub fn decode(
+    bytes: &[u8],
+    target: Size,
+    limits: &Limits,
+    warnings: &mut Vec<Warning>,
+) -> Result<Decoded, Error> {
+    let format = Format::sniff(bytes).ok_or_else(|| {
+        Error::NotAnImage(if bytes.is_empty() {
+            "the file is empty".into()
+        } else {
+            "no known image signature at the start of the file".into()
+        })
+    })?;
+    match format {
+        Format::Jpeg => decode_jpeg(bytes, target, limits, warnings),
+        Format::Heic | Format::Avif => Err(Error::Unsupported(format!(
+            "{format} (HEIF) photos cannot be decoded yet; convert them to JPEG"
+        ))),
+        _ => decode_other(bytes, format, limits, warnings),
+    }
+}
+
+/// The smallest DCT scale `n/8` at which a `stored` picture, turned by `orientation`, still
+/// has at least as many pixels as fitting it into `target` needs. Decoding any larger only
+/// costs time; decoding smaller would need upscaling afterwards.
+pub fn jpeg_scale(stored: Size, orientation: Orientation, target: Size) -> u8 {
+    let shown = orientation.shown(stored);
+    let ratio = f64::min(
+        target.width as f64 / shown.width as f64,
+        target.height as f64 / shown.height as f64,
+    );
+    if ratio >= 1.0 {
+        return 8;
+    }
+    let need_w = (stored.width as f64 * ratio).round().max(1.0) as u32;
+    let need_h = (stored.height as f64 * ratio).round().max(1.0) as u32;
+    (1..=8u8)
+        .find(|&n| {
+            jpeg::scaled(stored.width, n) >= need_w && jpeg::scaled(stored.height, n) >= need_h
+        })
+        .unwrap_or(8)
+}
+
+fn decode_jpeg(
+    bytes: &[u8],
+    target: Size,
+    limits: &Limits,
+    warnings: &mut Vec<Warning>,
+) -> Result<Decoded, Error> {
+    let markers = Markers::scan(bytes);
+    let orientation = markers
+        .exif
+        .map(|exif| Orientation::from_exif_block(exif, warnings))
+        .unwrap_or_default();
+    let mut decoder = jpeg::Decoder::new()?;
+    let header = decoder.header(bytes)?;
+    limits.check_pixels(header.width as u64, header.height as u64)?;
+    let stored_size = Size {
+        width: header.width,
+        height: header.height,
+    };
+    let scale = jpeg_scale(stored_size, orientation, target);
+    let profile = markers
+        .icc
+        .as_deref()
+        .and_then(|icc| Profile::parse(icc, warnings));
+
+    let mut note = |warning: Option<String>| {
+        if let Some(w) = warning {
+            warnings.push(Warning::CorruptData(w));
+        }
+    };
+    let pixels = match header.model {
+        ColorModel::Rgb => {
+            let (data, w, h, warning) = decoder.decode(bytes, &header, scale, 3)?;
+            note(warning);
+            let mut pixels = Pixels::new(w, h, Layout::Rgb, data).ok_or_else(size_mismatch)?;
+            if let Some(profile) = &profile {
+                profile.rgb_to_srgb(&mut pixels, warnings);
+            }
+            pixels
+        }
+        ColorModel::Gray => {
+            let (data, w, h, warning) = decoder.decode(bytes, &header, scale, 1)?;
+            note(warning);
+            profile
+                .as_ref()
+                .filter(|p| p.is_gray())
+                .and_then(|p| p.gray_to_srgb(&data, w, h, warnings))
+                .or_else(|| color::gray_to_rgb(&data, w, h))
+                .ok_or_else(size_mismatch)?
+        }
+        ColorModel::Cmyk => {
+            let (mut data, w, h, warning) = decoder.decode(bytes, &header, scale, 4)?;
+            note(warning);
+            color::normalise_cmyk(&mut data, markers.adobe);
+            profile
+                .as_ref()
+                .filter(|p| p.is_cmyk())
+                .and_then(|p| p.cmyk_to_srgb(&data, w, h, warnings))
+                .or_else(|| color::naive_cmyk_to_rgb(&data, w, h))
+                .ok_or_else(size_mismatch)?
+        }
+    };
+    Ok(Decoded {
+        pixels,
+        orientation,
+        format: Format::Jpeg,
+        stored_size,
+    })
+}
+
+fn size_mismatch() -> Error {
+    Error::Corrupt {
+        format: Format::Jpeg,
+        detail: "decoded buffer does not match the header size".into(),
+    }
+}
+
+/// PNG, GIF, WebP, BMP and TIFF through the `image` crate.
+fn decode_other(
+    bytes: &[u8],
+    format: Format,
+    limits: &Limits,
+    warnings: &mut Vec<Warning>,
+) -> Result<Decoded, Error> {
+    let cursor = Cursor::new(bytes);
+    let map = |e: ImageError| image_error(e, format);
+    let mut decoder: Box<dyn ImageDecoder> = match format {
+        Format::Png => Box::new(image::codecs::png::PngDecoder::new(cursor).map_err(map)?),
+        Format::Gif => Box::new(image::codecs::gif::GifDecoder::new(cursor).map_err(map)?),
+        Format::WebP => Box::new(image::codecs::webp::WebPDecoder::new(cursor).map_err(map)?),
+        Format::Bmp => Box::new(image::codecs::bmp::BmpDecoder::new(cursor).map_err(map)?),
+        Format::Tiff => Box::new(image::codecs::tiff::TiffDecoder::new(cursor).map_err(map)?),
+        Format::Jpeg | Format::Heic | Format::Avif => {
+            return Err(Error::Unsupported(format.to_string()));
+        }
+    };
+    let (width, height) = decoder.dimensions();
+    limits.check_pixels(width as u64, height as u64)?;
+    // The decoder's own allocation cap, as a second line behind the pixel limit: 16-bit RGBA
+    // is the widest layout any of these formats decodes to.
+    let mut image_limits = image::Limits::default();
+    image_limits.max_alloc = Some(limits.max_pixels.saturating_mul(8).saturating_add(1 << 20));
+    decoder.set_limits(image_limits).map_err(map)?;
+
+    let icc = decoder.icc_profile().ok().flatten();
+    let orientation = match format {
+        // A TIFF file is itself the structure an EXIF block is made of.
+        Format::Tiff => Orientation::from_exif_block(bytes, warnings),
+        _ => match decoder.exif_metadata() {
+            Ok(Some(exif)) => {
+                let tiff = exif.strip_prefix(b"Exif\0\0").unwrap_or(&exif);
+                Orientation::from_exif_block(tiff, warnings)
+            }
+            _ => Orientation::Normal,
+        },
+    };
+    let image = DynamicImage::from_decoder(decoder).map_err(map)?;
+    let mut pixels = if image.color().has_alpha() {
+        let rgba = image.into_rgba8();
+        Pixels::new(rgba.width(), rgba.height(), Layout::Rgba, rgba.into_raw())
+    } else {
+        let rgb = image.into_rgb8();
+        Pixels::new(rgb.width(), rgb.height(), Layout::Rgb, rgb.into_raw())
+    }
+    .ok_or_else(|| Error::Corrupt {
+        format,
+        detail: "decoded buffer does not match the header size".into(),
+    })?;
+    if let Some(profile) = icc.as_deref().and_then(|icc| Profile::parse(icc, warnings)) {
+        // Grey images were expanded to RGB above, so a grey profile no longer applies; its
+        // curve is close to sRGB's in practice.
+        if !profile.is_gray() {
+            profile.rgb_to_srgb(&mut pixels, warnings);
+        }
+    }
+    Ok(Decoded {
+        pixels,
+        orientation,
+        format,
+        stored_size: Size { width, height },
+    })
+}
+
+fn image_error(e: ImageError, format: Format) -> Error {
+    match e {
+        ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::Truncated(format!("the {format} data ends early"))
+        }
+        ImageError::IoError(io) => Error::Io(io),
+        ImageError::Limits(l) => Error::Corrupt {
+            format,
+            detail: format!("over the decoder's memory limit ({l})"),
+        },
+        ImageError::Unsupported(u) => Error::Unsupported(format!("{format}: {u}")),
+        other => {
+            let detail = other.to_string();
+            if detail.contains("EOF")
+                || detail.contains("end of file")
+                || detail.contains("truncated")
+            {
+                Error::Truncated(format!("the {format} data ends early ({detail})"))
+            } else {
+                Error::Corrupt { format, detail }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size(width: u32, height: u32) -> Size {
+        Size { width, height }
+    }
+
+    #[test]
+    fn jpeg_scale_covers_the_frame() {
+        let hd = size(1920, 1080);
+        // 16 MP landscape into 1080p: 4928 → 1631 wide needs 3/8 (1848 ≥ 1631).
+        assert_eq!(jpeg_scale(size(4928, 3264), Orientation::Normal, hd), 3);
+        // The same photo turned upright (orientation 8) is a portrait 1080 high: 2/8 of the
+        // stored height 3264 is 816 ≥ 715, of the width 1232 ≥ 1080.
+        assert_eq!(jpeg_scale(size(4928, 3264), Orientation::Rotate270, hd), 2);
+        // Smaller than the frame: full size.
+        assert_eq!(jpeg_scale(size(800, 600), Orientation::Normal, hd), 8);
+        // A panorama is limited by its width.
+        assert_eq!(jpeg_scale(size(12000, 1500), Orientation::Normal, hd), 2);
+    }
+
+    #[test]
+    fn not_images() {
+        let mut w = Vec::new();
+        let l = Limits::default();
+        let t = size(64, 64);
+        assert!(matches!(
+            decode(b"", t, &l, &mut w),
+            Err(Error::NotAnImage(_))
+        ));
+        assert!(matches!(
+            decode(b"hello world", t, &l, &mut w),
+            Err(Error::NotAnImage(_))
+        ));
+        assert!(matches!(
+            decode(b"\0\0\0\x18ftypheic\0\0\0\0", t, &l, &mut w),
+            Err(Error::Unsupported(m)) if m.contains("HEIC")
+        ));
+    }
+}

@@ -1,0 +1,419 @@
+//! The render pipeline: the bytes of one photo in, one uniform JPEG frame out.
+//!
+//! Every photo of a real library, whatever its format, colour profile, orientation tag or
+//! shape, comes out as the same kind of frame: exactly `W×H` pixels, upright, in sRGB, scaled to
+//! fit with its aspect ratio kept, centred on the background colour, encoded as a baseline 4:2:0
+//! JPEG with standard Huffman tables and no metadata. Screens that ignore EXIF (most TV
+//! browsers) and screens that honour it see the same picture, and no GPS position leaks.
+//!
+//! The pipeline is pure and synchronous, four steps in a row, each in its own module:
+//!
+//! 1. [`decode`]: recognise the format by content, check the header against the [`Limits`]
+//!    before any large allocation, decode (JPEG at a reduced DCT scale when the frame is much
+//!    smaller than the photo) and convert embedded colour profiles to sRGB ([`color`]);
+//! 2. [`orient`]: apply the EXIF orientation (all eight values) to the pixels;
+//! 3. [`fit`]: composite alpha onto the background, scale to fit, letterbox;
+//! 4. [`encode`]: encode the frame.
+//!
+//! Nothing here knows about threads, files on disk beyond [`Renderer::render_file`], or HTTP:
+//! callers decide where the work runs.
+
+pub mod color;
+pub mod decode;
+pub mod encode;
+pub mod fit;
+mod jpeg;
+pub mod orient;
+mod pixels;
+
+use std::fmt;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use bytes::Bytes;
+
+use crate::format::Format;
+pub use pixels::{Layout, Pixels};
+
+/// The largest frame side accepted; baseline JPEG allows 65535, but no screen needs more than
+/// this and a typo such as `19200x1080` should be an error, not a 60 MB frame.
+pub const MAX_SIDE: u32 = 16384;
+
+/// Why a photo could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file is an image, but in a format framecast cannot decode.
+    #[error("unsupported format: {0}")]
+    Unsupported(String),
+    /// The file is not an image at all (empty, text, an AppleDouble companion, …).
+    #[error("not an image: {0}")]
+    NotAnImage(String),
+    /// The image data ends early, as after an interrupted copy.
+    #[error("truncated: {0}")]
+    Truncated(String),
+    /// The image data is damaged beyond what the decoder can recover.
+    #[error("corrupt {format} data: {detail}")]
+    Corrupt {
+        /// Format of the damaged file.
+        format: Format,
+        /// What the decoder said.
+        detail: String,
+    },
+    /// The header announces more pixels than allowed.
+    #[error("too large: {width}x{height} is {pixels} pixels, over the limit of {limit}")]
+    TooLarge {
+        /// Width announced by the header.
+        width: u64,
+        /// Height announced by the header.
+        height: u64,
+        /// `width × height`.
+        pixels: u64,
+        /// [`Limits::max_pixels`].
+        limit: u64,
+    },
+    /// The file is larger than allowed.
+    #[error("file too large: {size} bytes, over the limit of {limit}")]
+    FileTooLarge {
+        /// Size of the file.
+        size: u64,
+        /// [`Limits::max_file_bytes`].
+        limit: u64,
+    },
+    /// Reading the file failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+    /// A step of the pipeline failed in a way no input should cause: a bug, reported rather
+    /// than panicking so the other photos still render.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// A render error together with the file it happened to, so every report names the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct FileError {
+    /// The photo that failed.
+    pub path: PathBuf,
+    /// Why it failed.
+    #[source]
+    pub source: Error,
+}
+
+/// Something odd about a photo that did not stop it from rendering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// The EXIF block could not be read; the photo is shown as stored.
+    BadExif(String),
+    /// The EXIF orientation tag holds a value outside 1..=8; the photo is shown as stored.
+    InvalidOrientation(u16),
+    /// The embedded colour profile could not be used; the pixels are taken as sRGB.
+    BadIccProfile(String),
+    /// The decoder recovered from damaged data; parts of the picture may be wrong.
+    CorruptData(String),
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::BadExif(why) => write!(f, "unreadable EXIF block ({why}); shown as stored"),
+            Warning::InvalidOrientation(v) => {
+                write!(f, "invalid EXIF orientation {v}; shown as stored")
+            }
+            Warning::BadIccProfile(why) => {
+                write!(f, "unusable colour profile ({why}); taken as sRGB")
+            }
+            Warning::CorruptData(why) => write!(f, "recovered from corrupt data: {why}"),
+        }
+    }
+}
+
+/// An output size, `W×H` pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Size {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}", self.width, self.height)
+    }
+}
+
+impl FromStr for Size {
+    type Err = String;
+
+    /// Parses `1920x1080` (also `1920X1080` and `1920×1080`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (w, h) = s
+            .split_once(['x', 'X', '×'])
+            .ok_or_else(|| format!("'{s}' is not a size like 1920x1080"))?;
+        let side = |v: &str| -> Result<u32, String> {
+            let n: u32 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{s}' is not a size like 1920x1080"))?;
+            if (1..=MAX_SIDE).contains(&n) {
+                Ok(n)
+            } else {
+                Err(format!(
+                    "each side of '{s}' must be between 1 and {MAX_SIDE}"
+                ))
+            }
+        };
+        Ok(Size {
+            width: side(w)?,
+            height: side(h)?,
+        })
+    }
+}
+
+/// An sRGB colour, such as the letterbox background.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Rgb(pub [u8; 3]);
+
+impl fmt::Display for Rgb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [r, g, b] = self.0;
+        write!(f, "#{r:02x}{g:02x}{b:02x}")
+    }
+}
+
+impl FromStr for Rgb {
+    type Err = String;
+
+    /// Parses `#rrggbb`, `#rgb` (the `#` is optional) or one of `black`, `white`, `gray`/`grey`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("'{s}' is not a colour like #000000, #222 or black");
+        match s.to_ascii_lowercase().as_str() {
+            "black" => return Ok(Rgb([0, 0, 0])),
+            "white" => return Ok(Rgb([255, 255, 255])),
+            "gray" | "grey" => return Ok(Rgb([128, 128, 128])),
+            _ => {}
+        }
+        let hex = s.strip_prefix('#').unwrap_or(s);
+        if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        let digit = |i: usize| u8::from_str_radix(&hex[i..i + 1], 16).map_err(|_| bad());
+        match hex.len() {
+            3 => Ok(Rgb([digit(0)? * 17, digit(1)? * 17, digit(2)? * 17])),
+            6 => {
+                let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad());
+                Ok(Rgb([byte(0)?, byte(2)?, byte(4)?]))
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// What every output frame looks like. Part of a frame's cache key: two frames of one photo
+/// are the same exactly when their specs are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Spec {
+    /// Output size; every frame is exactly this size.
+    pub size: Size,
+    /// JPEG quality, 1..=100.
+    pub quality: u8,
+    /// Letterbox colour, also what transparent pixels become.
+    pub background: Rgb,
+}
+
+impl Default for Spec {
+    fn default() -> Self {
+        Spec {
+            size: Size {
+                width: 1920,
+                height: 1080,
+            },
+            quality: 85,
+            background: Rgb([0, 0, 0]),
+        }
+    }
+}
+
+/// Bounds that protect the process from hostile or absurd files. They are checked against the
+/// file size and the image header before any pixel buffer is allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest `width × height` accepted.
+    pub max_pixels: u64,
+    /// Largest file accepted, in bytes.
+    pub max_file_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_pixels: 100_000_000,
+            max_file_bytes: 200 * 1024 * 1024,
+        }
+    }
+}
+
+impl Limits {
+    /// Refuses an image whose header announces more than [`Limits::max_pixels`].
+    pub fn check_pixels(&self, width: u64, height: u64) -> Result<(), Error> {
+        let pixels = width.saturating_mul(height);
+        if pixels > self.max_pixels {
+            return Err(Error::TooLarge {
+                width,
+                height,
+                pixels,
+                limit: self.max_pixels,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// One rendered frame: the encoded JPEG, shared cheaply by everything that sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The JPEG file, ready to send or write.
+    pub jpeg: Bytes,
+    /// Size of the picture in the JPEG (always the [`Spec`]'s size).
+    pub size: Size,
+}
+
+/// The result of rendering one photo.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The frame.
+    pub frame: Frame,
+    /// The photo's format, as recognised from its content.
+    pub format: Format,
+    /// The photo's size as it is shown (after orientation), before fitting.
+    pub source_size: Size,
+    /// Oddities met on the way; the frame is still good.
+    pub warnings: Vec<Warning>,
+}
+
+/// Renders photos to frames of one [`Spec`], within one set of [`Limits`].
+#[derive(Debug, Clone, Default)]
+pub struct Renderer {
+    spec: Spec,
+    limits: Limits,
+}
+
+impl Renderer {
+    /// A renderer for frames of `spec`, refusing files beyond `limits`.
+    pub fn new(spec: Spec, limits: Limits) -> Self {
+        Renderer { spec, limits }
+    }
+
+    /// What the frames look like.
+    pub fn spec(&self) -> &Spec {
+        &self.spec
+    }
+
+    /// The limits applied to input files.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Renders the photo held in `bytes`.
+    pub fn render(&self, bytes: &[u8]) -> Result<Rendered, Error> {
+        if bytes.len() as u64 > self.limits.max_file_bytes {
+            return Err(Error::FileTooLarge {
+                size: bytes.len() as u64,
+                limit: self.limits.max_file_bytes,
+            });
+        }
+        let mut warnings = Vec::new();
+        let decoded = decode::decode(bytes, self.spec.size, &self.limits, &mut warnings)?;
+        let source_size = decoded.orientation.shown(decoded.stored_size);
+        let upright = orient::apply(decoded.pixels, decoded.orientation);
+        let canvas = fit::fit(&upright, &self.spec)?;
+        drop(upright);
+        let jpeg = encode::encode(&canvas, self.spec.quality)?;
+        Ok(Rendered {
+            frame: Frame {
+                jpeg,
+                size: self.spec.size,
+            },
+            format: decoded.format,
+            source_size,
+            warnings,
+        })
+    }
+
+    /// Reads and renders the photo at `path`; the error names the file.
+    ///
+    /// The file size is checked before reading, so a huge file costs no memory.
+    pub fn render_file(&self, path: &Path) -> Result<Rendered, FileError> {
+        let with_path = |source: Error| FileError {
+            path: path.to_path_buf(),
+            source,
+        };
+        let bytes = read_limited(path, self.limits.max_file_bytes).map_err(with_path)?;
+        self.render(&bytes).map_err(with_path)
+    }
+}
+
+/// Reads a whole file, refusing it up front when it is larger than `limit` bytes (and again
+/// while reading, in case it grows).
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
+    let file = fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > limit {
+        return Err(Error::FileTooLarge { size, limit });
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::FileTooLarge {
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(
+            "1920x1080".parse::<Size>(),
+            Ok(Size {
+                width: 1920,
+                height: 1080
+            })
+        );
+        assert_eq!("640X480".parse::<Size>().map(|s| s.height), Ok(480));
+        assert!("1920".parse::<Size>().is_err());
+        assert!("0x1080".parse::<Size>().is_err());
+        assert!("99999x10".parse::<Size>().is_err());
+        assert!("axb".parse::<Size>().is_err());
+    }
+
+    #[test]
+    fn colours_parse() {
+        assert_eq!("#000000".parse::<Rgb>(), Ok(Rgb([0, 0, 0])));
+        assert_eq!("ff8000".parse::<Rgb>(), Ok(Rgb([255, 128, 0])));
+        assert_eq!("#fff".parse::<Rgb>(), Ok(Rgb([255, 255, 255])));
+        assert_eq!("Grey".parse::<Rgb>(), Ok(Rgb([128, 128, 128])));
+        assert!("#12345".parse::<Rgb>().is_err());
+        assert!("#gg0000".parse::<Rgb>().is_err());
+        assert!("#ééé".parse::<Rgb>().is_err());
+        assert_eq!(Rgb([1, 2, 255]).to_string(), "#0102ff");
+    }
+
+    #[test]
+    fn pixel_limit() {
+        let limits = Limits::default();
+        assert!(limits.check_pixels(10_000, 10_000).is_ok());
+        assert!(matches!(
+            limits.check_pixels(65_500, 65_500),
+            Err(Error::TooLarge { .. })
+        ));
+        assert!(limits.check_pixels(u64::MAX, u64::MAX).is_err());
+    }
+}
