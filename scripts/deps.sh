@@ -15,7 +15,7 @@ have pkg-config || need+=(pkg-config)
 
 if [[ "${1:-}" == "bench" ]]; then
   have vips || need+=(libvips-tools)
-  have hyperfine || need+=(hyperfine)
+  [[ -x /usr/bin/time ]] || need+=(time)
   dpkg -s libvips42 >/dev/null 2>&1 || need+=(libvips42)
   have pip3 || have pip || need+=(python3-pip)
 fi
