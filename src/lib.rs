@@ -20,6 +20,6 @@
 //! a rayon pool.
 #![deny(missing_docs)]
 
-pub mod discover;
 pub mod format;
+pub mod discover;
 pub mod render;

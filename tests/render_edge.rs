@@ -482,3 +482,46 @@ fn display_p3_photo_comes_out_in_srgb() {
         );
     }
 }
+
+/// Every file of the fixture set, found the way a library is walked, gets its documented
+/// outcome: a clean frame of exactly the output size, or the documented typed error.
+#[test]
+fn every_fixture_has_its_documented_outcome() {
+    use framecast::discover::{Options, discover};
+    let found = discover(&Options {
+        roots: vec![fixture("")],
+        exclude: Vec::new(),
+    })
+    .expect("walks");
+    let expected_failures = [
+        ("edge/truncated.jpg", "truncated"),
+        ("edge/empty.jpg", "not an image"),
+        ("edge/not-an-image.jpg", "not an image"),
+        ("edge/bomb-60000x60000.png", "too large"),
+        ("edge/bomb-65500x65500.jpg", "too large"),
+        ("edge/iphone-IMG_5195.HEIC", "unsupported format"),
+    ];
+    let renderer = renderer();
+    let mut rendered = 0;
+    for photo in &found.photos {
+        let name = photo.relative.to_string_lossy();
+        let expected = expected_failures.iter().find(|(f, _)| *f == name);
+        match (renderer.render_file(photo.path()), expected) {
+            (Ok(r), None) => {
+                assert_frame(&r.frame.jpeg, HD);
+                rendered += 1;
+            }
+            (Err(e), Some((_, reason))) => {
+                assert!(e.to_string().contains(reason), "{name}: {e}");
+            }
+            (Ok(_), Some(_)) => panic!("{name} rendered, but should fail"),
+            (Err(e), None) => panic!("{name}: {e}"),
+        }
+    }
+    assert_eq!(
+        found.photos.len(),
+        8 + 18 + 27,
+        "every fixture but the hidden ones"
+    );
+    assert_eq!(rendered, found.photos.len() - expected_failures.len());
+}

@@ -6,8 +6,9 @@
 //! would ignore one anyway, so the pixels themselves must be sRGB.
 //!
 //! Profiles are applied with `moxcms`, a pure-Rust colour engine: `benches/render.rs` measures
-//! it against Little CMS (`lcms2`) on the same transforms, and it was both faster and free of a
-//! C dependency. CMYK without a profile gets the conversion every viewer uses for Adobe-style
+//! it against Little CMS (`lcms2`) on the conversion a camera's Adobe RGB photo needs at its
+//! decoded size (2 MP): 3.0 ms against 19 ms here, 3.5 ms with the profile parsed each time,
+//! and no C dependency. CMYK without a profile gets the conversion every viewer uses for Adobe-style
 //! files (`R = (1-C)(1-K)`), since no better guess exists without one.
 
 use moxcms::{ColorProfile, DataColorSpace, Layout as CmsLayout, TransformOptions};

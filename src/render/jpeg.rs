@@ -1,10 +1,11 @@
 //! JPEG decoding through libjpeg-turbo's TurboJPEG 3 API, with DCT-domain downscaling.
 //!
 //! JPEG is most of any photo library and most of framecast's CPU time, so it gets the fastest
-//! decoder measured on the test set (see `benches/render.rs`): libjpeg-turbo, which can run
-//! the inverse DCT at 1/8…8/8 of the full size. A 16 MP photo shown at 1080p is decoded at 1/4
-//! or so, which skips most of the IDCT, colour conversion and upsampling work and most of the
-//! memory.
+//! decoder measured (`benches/render.rs`, a 16 MP photo for a 1080p frame): libjpeg-turbo
+//! 71 ms at full size and 34 ms at the DCT scale framecast picks, against jpeg-decoder 114 ms
+//! (62 ms with its own DCT scaling) and zune-jpeg, the `image` crate's decoder, 90 ms with no
+//! scaling. All three decoded every valid JPEG of the test set. Scaling in the DCT domain skips
+//! most of the IDCT, colour conversion and upsampling work and most of the memory.
 //!
 //! This is the crate's only `unsafe` code: a small owner of a `tjhandle` that checks every
 //! return value. The marker scan that finds EXIF, ICC and Adobe segments is plain Rust, since

@@ -1,0 +1,76 @@
+//! The data flows one way: a library module may only use the modules declared before it in
+//! `src/lib.rs` (`format → discover → render`), and the pure modules name no async runtime,
+//! thread pool or command-line crate. Checked on the source text, so a stray `use` fails here
+//! rather than in review.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Each library module, in flow order, with the crate modules it may use.
+const FLOW: &[(&str, &[&str])] = &[
+    ("format", &[]),
+    ("discover", &["format"]),
+    ("render", &["format", "render"]),
+];
+
+/// Crates the pure modules must not name: they know nothing of where their work runs.
+const FORBIDDEN_IN_PURE: &[&str] = &["tokio", "warp", "hyper", "rayon", "clap"];
+
+fn sources(module: &str) -> Vec<PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let file = src.join(format!("{module}.rs"));
+    if file.exists() {
+        return vec![file];
+    }
+    let mut files: Vec<PathBuf> = fs::read_dir(src.join(module))
+        .unwrap_or_else(|e| panic!("module {module}: {e}"))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn modules_only_use_earlier_ones() {
+    let all: Vec<&str> = FLOW.iter().map(|(m, _)| *m).collect();
+    for (module, allowed) in FLOW {
+        for file in sources(module) {
+            let text = fs::read_to_string(&file).expect("read");
+            for (n, line) in text.lines().enumerate() {
+                for other in &all {
+                    let uses = line.contains(&format!("crate::{other}::"))
+                        || line.contains(&format!("crate::{other};"))
+                        || line.contains(&format!("crate::{other}}}"));
+                    assert!(
+                        !uses || allowed.contains(other),
+                        "{}:{}: {module} uses {other}, which comes later in the flow",
+                        file.display(),
+                        n + 1
+                    );
+                }
+                for krate in FORBIDDEN_IN_PURE {
+                    assert!(
+                        !line.contains(&format!("{krate}::")),
+                        "{}:{}: {module} names {krate}",
+                        file.display(),
+                        n + 1
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn lib_declares_modules_in_flow_order() {
+    let lib = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"))
+        .expect("read lib.rs");
+    let declared: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub mod "))
+        .map(|l| l.trim_end_matches(';'))
+        .collect();
+    let flow: Vec<&str> = FLOW.iter().map(|(m, _)| *m).collect();
+    assert_eq!(declared, flow);
+}
