@@ -3,13 +3,16 @@
 //! the library modules' own option types. Nothing in the library reads the command line or the
 //! environment; everything it needs is passed down from here.
 
+use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use framecast::discover;
 use framecast::render::{Limits, Rgb, Size, Spec};
+use framecast::server::Settings;
+use framecast::{cache, discover, http, schedule};
 
 /// Turn a folder of photos into one uniform MJPEG stream that any screen can show.
 #[derive(Debug, Parser)]
@@ -39,6 +42,12 @@ pub enum Command {
     /// reason. Exit status: 0 when every photo rendered, 1 when some were skipped, 2 on a usage
     /// error.
     Render(RenderArgs),
+    /// Serve the photos under DIR as one MJPEG stream that any screen on the network can show.
+    ///
+    /// Open http://HOST:PORT/ in a browser, or give http://HOST:PORT/stream.mjpg to VLC,
+    /// ffmpeg, mpv or an IP-camera viewer. Every client sees the same photo at the same time,
+    /// each frame exactly SIZE and upright. The URLs to open are logged at start.
+    Serve(ServeArgs),
 }
 
 /// Options shared by every command that renders frames.
@@ -101,6 +110,91 @@ pub struct RenderArgs {
     pub frame: FrameArgs,
 }
 
+/// `framecast serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Photo folders (walked recursively) or single photo files [default: the current folder].
+    #[arg(value_name = "DIR", env = "FRAMECAST_DIRS", value_delimiter = ':')]
+    pub dirs: Vec<PathBuf>,
+
+    /// Address and port to listen on; 0.0.0.0 lets every device on the network connect.
+    #[arg(
+        long,
+        env = "FRAMECAST_LISTEN",
+        default_value = "0.0.0.0:8080",
+        value_name = "ADDR"
+    )]
+    pub listen: SocketAddr,
+
+    /// How long each photo is shown: 5s, 1m, 500ms.
+    #[arg(long, env = "FRAMECAST_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub interval: Duration,
+
+    /// How often the current picture is sent again to each client (keeps players and
+    /// browsers showing it).
+    #[arg(long, env = "FRAMECAST_REFRESH", default_value = "1s", value_parser = parse_duration)]
+    pub refresh: Duration,
+
+    /// Bytes of rendered frames kept in memory: 256MiB, 1GB.
+    #[arg(long, env = "FRAMECAST_CACHE_SIZE", default_value = "256MiB", value_name = "SIZE",
+          value_parser = parse_bytes)]
+    pub cache_size: u64,
+
+    /// A client whose connection takes no data for this long is dropped.
+    #[arg(long, env = "FRAMECAST_WRITE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub write_timeout: Duration,
+
+    #[command(flatten)]
+    pub frame: FrameArgs,
+}
+
+impl ServeArgs {
+    /// The validated configuration.
+    pub fn into_config(self) -> ServeConfig {
+        let roots = if self.dirs.is_empty() {
+            vec![PathBuf::from(".")]
+        } else {
+            self.dirs
+        };
+        ServeConfig {
+            listen: self.listen,
+            settings: Settings {
+                discover: discover::Options {
+                    roots,
+                    exclude: Vec::new(),
+                },
+                spec: self.frame.spec(),
+                limits: self.frame.limits(),
+                threads: self.frame.threads(),
+                cache: cache::Limits {
+                    max_bytes: self.cache_size,
+                },
+                timing: schedule::Timing {
+                    interval: self.interval,
+                    ..Default::default()
+                },
+                http: http::Options {
+                    mjpeg: http::mjpeg::Options {
+                        refresh: self.refresh,
+                        ..Default::default()
+                    },
+                    write_timeout: self.write_timeout,
+                    ..Default::default()
+                },
+            },
+        }
+    }
+}
+
+/// Everything `framecast serve` needs, validated.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The server's settings.
+    pub settings: Settings,
+}
+
 /// Everything `framecast render` needs, validated.
 #[derive(Debug, Clone)]
 pub struct RenderConfig {
@@ -154,6 +248,34 @@ impl RenderArgs {
             out: self.out,
         }
     }
+}
+
+/// Parses a duration: `5s`, `100ms`, `1.5s`, `2m`, `1h`; a bare number is seconds. It must be
+/// at least 10 ms: shorter intervals would only burn CPU.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration like 5s or 200ms"))?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" => value,
+        "ms" => value / 1000.0,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' in '{s}' (use ms, s, m or h)"
+            ));
+        }
+    };
+    if !secs.is_finite() || !(0.01..=86_400.0 * 365.0).contains(&secs) {
+        return Err(format!("'{s}' must be between 10ms and a year"));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 /// Parses a byte count: `1048576`, `500k`, `200MB`, `200MiB`, `1.5G`. Decimal units (k, M, G,
@@ -211,10 +333,37 @@ mod tests {
     }
 
     #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("100ms"), Ok(Duration::from_millis(100)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5 fortnights").is_err());
+    }
+
+    #[test]
+    fn serve_defaults() {
+        let cli = Cli::try_parse_from(["framecast", "serve"]).expect("parses");
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        let config = args.into_config();
+        assert_eq!(config.listen, "0.0.0.0:8080".parse().expect("addr"));
+        assert_eq!(config.settings.discover.roots, [PathBuf::from(".")]);
+        assert_eq!(config.settings.timing.interval, Duration::from_secs(5));
+        assert_eq!(config.settings.http.mjpeg.refresh, Duration::from_secs(1));
+        assert_eq!(config.settings.cache.max_bytes, 256 * 1024 * 1024);
+    }
+
+    #[test]
     fn render_defaults() {
         let cli = Cli::try_parse_from(["framecast", "render", "photos", "--out", "frames"])
             .expect("parses");
-        let Command::Render(args) = cli.command;
+        let Command::Render(args) = cli.command else {
+            panic!("not render")
+        };
         let config = args.into_config();
         assert_eq!(config.spec, Spec::default());
         assert_eq!(config.limits, Limits::default());

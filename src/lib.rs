@@ -23,3 +23,8 @@
 pub mod format;
 pub mod discover;
 pub mod render;
+pub mod pool;
+pub mod cache;
+pub mod schedule;
+pub mod http;
+pub mod server;

@@ -5,6 +5,7 @@
 mod commands;
 mod config;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -17,6 +18,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
         Command::Render(args) => commands::render::run(args.into_config()),
+        Command::Serve(args) => commands::serve::run(args.into_config()),
     };
     match result {
         Ok(code) => code,
@@ -40,6 +42,7 @@ fn init_logging(verbose: u8, quiet: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
 }

@@ -25,6 +25,7 @@ pub mod fit;
 mod jpeg;
 pub mod orient;
 mod pixels;
+mod placeholder;
 
 use std::fmt;
 use std::fs;
@@ -36,6 +37,7 @@ use bytes::Bytes;
 
 use crate::format::Format;
 pub use pixels::{Layout, Pixels};
+pub use placeholder::placeholder;
 
 /// The largest frame side accepted; baseline JPEG allows 65535, but no screen needs more than
 /// this and a typo such as `19200x1080` should be an error, not a 60 MB frame.

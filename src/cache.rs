@@ -1,0 +1,192 @@
+//! The frame cache: each frame is rendered once and shared by every client.
+//!
+//! Rendering is the expensive part of serving (tens of milliseconds of CPU a photo); sending is
+//! a copy. Frames are kept in an LRU bounded by their encoded size (`--cache-size`), keyed by
+//! the photo's identity (path, size, modification time) and the output [`Spec`], so an edited
+//! photo or a different frame size never gets a stale frame. Two requests for a frame that is
+//! being rendered share that one render instead of starting a second.
+//!
+//! The lock is a `std::sync::Mutex` held only for O(1) map work, never across an await and
+//! never while rendering.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+use lru::LruCache;
+
+use crate::discover::{Photo, PhotoId};
+pub use crate::pool::RenderFailure;
+use crate::pool::Pool;
+use crate::render::{Frame, Spec};
+
+/// How much the cache may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Total size of the cached JPEG frames, in bytes.
+    pub max_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// A frame's identity: which photo, rendered how.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    photo: PhotoId,
+    spec: Spec,
+}
+
+type InFlight = Shared<BoxFuture<'static, Result<Frame, RenderFailure>>>;
+
+/// Counters for `/api/status` and `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Frames in the cache.
+    pub frames: usize,
+    /// Their total size in bytes.
+    pub bytes: u64,
+    /// The byte bound.
+    pub max_bytes: u64,
+    /// Requests served from the cache (or from a render already under way).
+    pub hits: u64,
+    /// Requests that started a render.
+    pub misses: u64,
+    /// Frames dropped to stay under the bound.
+    pub evictions: u64,
+}
+
+struct Inner {
+    frames: LruCache<Key, Frame>,
+    bytes: u64,
+    in_flight: HashMap<Key, InFlight>,
+}
+
+/// The byte-bounded frame cache in front of the worker pool.
+pub struct Cache {
+    pool: Pool,
+    limits: Limits,
+    inner: Mutex<Inner>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    evictions: AtomicU64,
+}
+
+impl Cache {
+    /// An empty cache that renders its misses on `pool`.
+    pub fn new(pool: Pool, limits: Limits) -> Cache {
+        Cache {
+            pool,
+            limits,
+            inner: Mutex::new(Inner {
+                // Bounded by bytes, not by count: created unbounded and trimmed in `finish`.
+                frames: LruCache::unbounded(),
+                bytes: 0,
+                in_flight: HashMap::new(),
+            }),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            evictions: AtomicU64::new(0),
+        }
+    }
+
+    /// The pool misses are rendered on.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain data behind; keep serving it.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The frame of `photo`: from the cache, from a render under way, or rendered now.
+    pub async fn frame(self: &Arc<Self>, photo: &Photo) -> Result<Frame, RenderFailure> {
+        let key = Key {
+            photo: photo.id.clone(),
+            spec: *self.pool.spec(),
+        };
+        let pending = {
+            let mut inner = self.lock();
+            if let Some(frame) = inner.frames.get(&key) {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(frame.clone());
+            }
+            if let Some(pending) = inner.in_flight.get(&key) {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                pending.clone()
+            } else {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                let cache = Arc::clone(self);
+                let path = photo.id.path.clone();
+                let job_key = key.clone();
+                let pending = async move {
+                    let result = cache.pool.render(path).await.map(|r| r.frame);
+                    cache.finish(job_key, &result);
+                    result
+                }
+                .boxed()
+                .shared();
+                inner.in_flight.insert(key, pending.clone());
+                pending
+            }
+        };
+        pending.await
+    }
+
+    /// Moves a finished render from in-flight into the LRU (successes only: a failed photo is
+    /// the schedule's business, which skips it).
+    fn finish(&self, key: Key, result: &Result<Frame, RenderFailure>) {
+        let mut inner = self.lock();
+        inner.in_flight.remove(&key);
+        let Ok(frame) = result else { return };
+        let size = frame.jpeg.len() as u64;
+        if size > self.limits.max_bytes {
+            return; // larger than the whole cache: serve it, keep nothing
+        }
+        if let Some(old) = inner.frames.put(key, frame.clone()) {
+            inner.bytes -= old.jpeg.len() as u64;
+        }
+        inner.bytes += size;
+        while inner.bytes > self.limits.max_bytes {
+            match inner.frames.pop_lru() {
+                Some((_, old)) => {
+                    inner.bytes -= old.jpeg.len() as u64;
+                    self.evictions.fetch_add(1, Ordering::Relaxed);
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Whether the frame of `photo` is cached (does not count as a hit).
+    pub fn contains(&self, photo: &Photo) -> bool {
+        let key = Key {
+            photo: photo.id.clone(),
+            spec: *self.pool.spec(),
+        };
+        self.lock().frames.contains(&key)
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> Stats {
+        let inner = self.lock();
+        Stats {
+            frames: inner.frames.len(),
+            bytes: inner.bytes,
+            max_bytes: self.limits.max_bytes,
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            evictions: self.evictions.load(Ordering::Relaxed),
+        }
+    }
+}

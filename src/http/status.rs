@@ -1,0 +1,188 @@
+//! `/api/status`, `/healthz` and `/metrics`: what the server is doing, for people and monitors.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use warp::Reply;
+
+use super::State;
+use super::clients::ClientInfo;
+
+#[derive(Serialize)]
+struct Status {
+    photos: PhotosStatus,
+    cache: CacheStatus,
+    clients: Vec<ClientInfo>,
+    uptime_secs: f64,
+}
+
+#[derive(Serialize)]
+struct PhotosStatus {
+    found: usize,
+    rendered: usize,
+    failed: Vec<FailedPhoto>,
+    current: Option<String>,
+    pictures_published: u64,
+}
+
+#[derive(Serialize)]
+struct FailedPhoto {
+    path: String,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct CacheStatus {
+    frames: usize,
+    bytes: u64,
+    max_bytes: u64,
+    hits: u64,
+    misses: u64,
+    evictions: u64,
+}
+
+/// `GET /api/status`.
+pub fn status(state: &State) -> warp::reply::Response {
+    let schedule = state.schedule.status();
+    let cache = state.cache.stats();
+    let status = Status {
+        photos: PhotosStatus {
+            found: schedule.photos,
+            rendered: schedule.rendered,
+            failed: schedule
+                .failed
+                .into_iter()
+                .map(|f| FailedPhoto {
+                    path: f.path.display().to_string(),
+                    reason: f.reason,
+                })
+                .collect(),
+            current: schedule.current.map(|p| p.display().to_string()),
+            pictures_published: schedule.published,
+        },
+        cache: CacheStatus {
+            frames: cache.frames,
+            bytes: cache.bytes,
+            max_bytes: cache.max_bytes,
+            hits: cache.hits,
+            misses: cache.misses,
+            evictions: cache.evictions,
+        },
+        clients: state.clients.list(),
+        uptime_secs: state.started.elapsed().as_secs_f64(),
+    };
+    let mut response = warp::reply::json(&status).into_response();
+    super::mjpeg::no_cache(&mut response);
+    response
+}
+
+/// `GET /healthz`: 200 once a picture is on screen, 503 before.
+pub fn healthz(state: &State) -> warp::reply::Response {
+    if state.schedule.current().is_some() {
+        warp::reply::with_status("ok\n", warp::http::StatusCode::OK).into_response()
+    } else {
+        warp::reply::with_status("starting\n", warp::http::StatusCode::SERVICE_UNAVAILABLE)
+            .into_response()
+    }
+}
+
+/// `GET /metrics`: the same numbers in the Prometheus text format.
+pub fn metrics(state: &State) -> warp::reply::Response {
+    let schedule = state.schedule.status();
+    let cache = state.cache.stats();
+    let (sent, skipped) = state.clients.totals();
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
+        let _ = writeln!(out, "# HELP framecast_{name} {help}");
+        let _ = writeln!(out, "# TYPE framecast_{name} {kind}");
+        let _ = writeln!(out, "framecast_{name} {value}");
+    };
+    metric(
+        "photos",
+        "gauge",
+        "Photos in the gallery.",
+        schedule.photos as f64,
+    );
+    metric(
+        "photos_rendered",
+        "gauge",
+        "Distinct photos rendered.",
+        schedule.rendered as f64,
+    );
+    metric(
+        "photos_failed",
+        "gauge",
+        "Photos that could not be rendered.",
+        schedule.failed.len() as f64,
+    );
+    metric(
+        "pictures_published_total",
+        "counter",
+        "Pictures put on the timeline.",
+        schedule.published as f64,
+    );
+    metric(
+        "cache_frames",
+        "gauge",
+        "Frames in the cache.",
+        cache.frames as f64,
+    );
+    metric(
+        "cache_bytes",
+        "gauge",
+        "Bytes of frames in the cache.",
+        cache.bytes as f64,
+    );
+    metric(
+        "cache_max_bytes",
+        "gauge",
+        "Byte bound of the cache.",
+        cache.max_bytes as f64,
+    );
+    metric(
+        "cache_hits_total",
+        "counter",
+        "Frame requests served without rendering.",
+        cache.hits as f64,
+    );
+    metric(
+        "cache_misses_total",
+        "counter",
+        "Frame requests that rendered.",
+        cache.misses as f64,
+    );
+    metric(
+        "cache_evictions_total",
+        "counter",
+        "Frames dropped to stay under the bound.",
+        cache.evictions as f64,
+    );
+    metric(
+        "clients",
+        "gauge",
+        "Stream clients connected.",
+        state.clients.count() as f64,
+    );
+    metric(
+        "client_frames_sent",
+        "gauge",
+        "Parts sent to the clients connected now.",
+        sent as f64,
+    );
+    metric(
+        "client_frames_skipped",
+        "gauge",
+        "Pictures the clients connected now skipped.",
+        skipped as f64,
+    );
+    metric(
+        "uptime_seconds",
+        "gauge",
+        "Seconds since start.",
+        state.started.elapsed().as_secs_f64(),
+    );
+    let mut response =
+        warp::reply::with_header(out, "content-type", "text/plain; version=0.0.4").into_response();
+    super::mjpeg::no_cache(&mut response);
+    response
+}
