@@ -1,14 +1,13 @@
 # framecast: the two commands a new machine needs are `make run` and `make test`.
 CARGO ?= cargo
-FRAMES ?= target/sample-frames
+LISTEN ?= 0.0.0.0:8080
 
 .PHONY: run test lint fmt bench deps doc clean
 
-## run: render the sample gallery in assets/ and say where the frames are
+## run: serve the sample gallery in assets/; the URLs to open are printed at start
 run: deps
 	$(CARGO) build --release
-	./target/release/framecast render assets --out $(FRAMES)
-	@echo "Frames of the sample gallery are in $(FRAMES)/ (open them with any image viewer)."
+	RUST_LOG=$${RUST_LOG:-info} ./target/release/framecast serve assets --listen $(LISTEN)
 
 ## test: lint, then every test (unit, integration, CLI) and a compile check of the benches
 test: deps lint

@@ -18,8 +18,8 @@ use futures_util::future::{BoxFuture, Shared};
 use lru::LruCache;
 
 use crate::discover::{Photo, PhotoId};
-pub use crate::pool::RenderFailure;
 use crate::pool::Pool;
+pub use crate::pool::RenderFailure;
 use crate::render::{Frame, Spec};
 
 /// How much the cache may hold.

@@ -10,17 +10,39 @@ use std::path::{Path, PathBuf};
 
 /// Each library module, in flow order, with the crate modules it may use and the outside
 /// crates it must not name.
-type Rule = (&'static str, &'static [&'static str], &'static [&'static str]);
+type Rule = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+);
 const PURE: &[&str] = &["tokio", "warp", "hyper", "rayon", "clap"];
 const FLOW: &[Rule] = &[
     ("format", &[], PURE),
     ("discover", &["format"], PURE),
     ("render", &["format", "render"], PURE),
     ("pool", &["render", "pool"], &["warp", "hyper", "clap"]),
-    ("cache", &["discover", "render", "pool", "cache"], &["warp", "hyper", "rayon", "clap"]),
-    ("schedule", &["discover", "render", "cache", "schedule"], &["warp", "hyper", "rayon", "clap"]),
-    ("http", &["render", "cache", "schedule", "http"], &["rayon", "clap"]),
-    ("server", &["discover", "render", "pool", "cache", "schedule", "http", "server"], &["clap"]),
+    (
+        "cache",
+        &["discover", "render", "pool", "cache"],
+        &["warp", "hyper", "rayon", "clap"],
+    ),
+    (
+        "schedule",
+        &["discover", "render", "cache", "schedule"],
+        &["warp", "hyper", "rayon", "clap"],
+    ),
+    (
+        "http",
+        &["render", "cache", "schedule", "http"],
+        &["rayon", "clap"],
+    ),
+    (
+        "server",
+        &[
+            "discover", "render", "pool", "cache", "schedule", "http", "server",
+        ],
+        &["clap"],
+    ),
 ];
 
 fn sources(module: &str) -> Vec<PathBuf> {

@@ -101,6 +101,9 @@ impl State {
     }
 }
 
+/// Socket send buffer for each connection (see `serve`).
+const SEND_BUFFER: usize = 512 * 1024;
+
 /// The remote address of a connection, put into each request by [`serve`].
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub SocketAddr);
@@ -142,7 +145,9 @@ pub fn routes(
         .and(warp::path::end())
         .and(get_or_head)
         .and(with_state.clone())
-        .and_then(|method: Method, state: Arc<State>| async move { snapshot(&state, &method) });
+        .and_then(
+            |method: Method, state: Arc<State>| async move { snapshot(&state, &method).await },
+        );
 
     let root = warp::path::end()
         .and(get_or_head)
@@ -157,7 +162,7 @@ pub fn routes(
                 match action(&query)? {
                     Action::Page => Ok(page::page()),
                     Action::Stream => Ok(stream(&state, &method, peer, "/?action=stream")),
-                    Action::Snapshot => snapshot(&state, &method),
+                    Action::Snapshot => snapshot(&state, &method).await,
                 }
             },
         );
@@ -225,11 +230,25 @@ fn stream(
     )
 }
 
-fn snapshot(state: &State, method: &Method) -> Result<warp::reply::Response, Rejection> {
-    let showing = state
-        .schedule
-        .current()
-        .ok_or_else(|| warp::reject::custom(Error::NotReady))?;
+/// How long a snapshot asked for right after start waits for the first picture.
+const FIRST_PICTURE_WAIT: Duration = Duration::from_secs(10);
+
+async fn snapshot(state: &State, method: &Method) -> Result<warp::reply::Response, Rejection> {
+    let showing = match state.schedule.current() {
+        Some(showing) => showing,
+        None => {
+            // Only in the first moments after start: wait for the first picture.
+            let mut rx = state.schedule.subscribe();
+            let first =
+                tokio::time::timeout(FIRST_PICTURE_WAIT, rx.wait_for(Option::is_some)).await;
+            match first {
+                Ok(Ok(showing)) => showing
+                    .clone()
+                    .ok_or_else(|| warp::reject::custom(Error::NotReady))?,
+                _ => return Err(warp::reject::custom(Error::NotReady)),
+            }
+        }
+    };
     let len = showing.frame.jpeg.len();
     let mut response = if method == Method::HEAD {
         warp::reply::Response::new(Default::default())
@@ -273,6 +292,10 @@ where
         };
         // Parts are whole frames written at once; no reason to wait for more.
         let _ = tcp.set_nodelay(true);
+        // The kernel's send buffer is a queue too: autotuned to megabytes it would hold seconds
+        // of stale pictures for a slow client. A few frames' worth keeps a slow client close to
+        // live (it skips instead) and is still far more than a LAN needs for full speed.
+        let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(SEND_BUFFER);
         let io = TokioIo::new(conn::WriteTimeout::new(tcp, options.write_timeout));
         let filter = warp::service(routes.clone());
         let service = hyper::service::service_fn(

@@ -2,6 +2,8 @@
 //! checking frames, and coarse picture comparison.
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::path::PathBuf;
 
 use framecast::render::{Renderer, Size, Spec};

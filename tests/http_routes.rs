@@ -1,0 +1,116 @@
+//! The rest of the HTTP surface: the page, status, health, metrics and errors.
+
+mod common;
+
+use std::time::Duration;
+
+use common::fixture;
+use common::server::TestServer;
+use framecast::render::Size;
+
+fn server() -> TestServer {
+    TestServer::start(vec![fixture("edge")], |s| {
+        s.spec.size = Size {
+            width: 320,
+            height: 180,
+        };
+        s.timing.interval = Duration::from_millis(100);
+    })
+}
+
+#[test]
+fn the_page_shows_the_stream_without_external_assets() {
+    let server = server();
+    let r = server.get("GET", "/");
+    assert_eq!(r.status, 200);
+    assert!(r.headers["content-type"].starts_with("text/html"));
+    let html = String::from_utf8(r.body).expect("utf-8");
+    assert!(html.contains("<img id=\"frame\" src=\"stream.mjpg\""));
+    assert!(html.contains("onerror"), "reconnects after an error");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no external assets"
+    );
+    assert!(html.contains("background: #000"));
+}
+
+#[test]
+fn status_reports_photos_cache_and_failures() {
+    let server = server();
+    // The timeline only moves while someone watches: keep a client reading.
+    let mut viewer = server.stream("GET /stream.mjpg HTTP/1.1");
+    let watching = std::thread::spawn(move || {
+        for _ in 0..200 {
+            viewer.next_jpeg();
+        }
+    });
+    // Give the timeline time to meet the bad files (one photo every 100 ms).
+    let mut status = server.status();
+    for _ in 0..100 {
+        if status["photos"]["failed"].as_array().map_or(0, Vec::len) >= 6 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        status = server.status();
+    }
+    assert_eq!(status["photos"]["found"], 27);
+    let failed = status["photos"]["failed"].as_array().expect("failed list");
+    let reasons: Vec<String> = failed
+        .iter()
+        .map(|f| format!("{} {}", f["path"], f["reason"]))
+        .collect();
+    for (file, reason) in [
+        ("truncated.jpg", "truncated"),
+        ("empty.jpg", "not an image"),
+        ("bomb-60000x60000.png", "too large"),
+        ("iphone-IMG_5195.HEIC", "unsupported"),
+    ] {
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains(file) && r.contains(reason)),
+            "{file}: {reasons:?}"
+        );
+    }
+    assert!(status["photos"]["rendered"].as_u64().unwrap_or(0) >= 1);
+    assert!(status["cache"]["bytes"].as_u64().unwrap_or(0) > 0);
+    assert!(status["cache"]["misses"].as_u64().unwrap_or(0) >= 1);
+    assert_eq!(status["clients"].as_array().map(Vec::len), Some(1));
+    drop(server);
+    let _ = watching.join();
+}
+
+#[test]
+fn health_and_metrics() {
+    let server = server();
+    std::thread::sleep(Duration::from_millis(300));
+    let health = server.get("GET", "/healthz");
+    assert_eq!(health.status, 200);
+    let metrics = server.get("GET", "/metrics");
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.headers["content-type"].starts_with("text/plain"));
+    let text = String::from_utf8(metrics.body).expect("utf-8");
+    for name in [
+        "framecast_photos 27",
+        "# TYPE framecast_cache_bytes gauge",
+        "framecast_cache_hits_total",
+        "framecast_clients 0",
+    ] {
+        assert!(text.contains(name), "{name} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn unknown_paths_are_404_and_bad_queries_400() {
+    let server = server();
+    assert_eq!(server.get("GET", "/nope").status, 404);
+    assert_eq!(server.get("GET", "/stream.mjpg/extra").status, 404);
+    let bad = server.get("GET", "/?action=dance");
+    assert_eq!(bad.status, 400);
+    let reason = String::from_utf8(bad.body).expect("utf-8");
+    assert!(
+        reason.contains("action must be stream or snapshot"),
+        "{reason}"
+    );
+    assert_eq!(server.get("POST", "/snapshot.jpg").status, 405);
+}
