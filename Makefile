@@ -2,15 +2,16 @@
 CARGO ?= cargo
 LISTEN ?= 0.0.0.0:8080
 
-.PHONY: run test lint fmt bench deps doc clean
+.PHONY: run test lint fmt bench deps deps-test doc clean
 
 ## run: serve the sample gallery in assets/; the URLs to open are printed at start
 run: deps
 	$(CARGO) build --release
 	RUST_LOG=$${RUST_LOG:-info} ./target/release/framecast serve assets --listen $(LISTEN)
 
-## test: lint, then every test (unit, integration, CLI) and a compile check of the benches
-test: deps lint
+## test: lint, then every test (unit, integration, CLI, real clients) and a compile check of the benches
+test: lint
+	@./scripts/deps.sh test
 	$(CARGO) test --all-targets
 
 ## lint: formatting and clippy, warnings are errors
@@ -27,9 +28,12 @@ bench:
 	$(CARGO) bench --bench render
 	./benches/vs_peers.sh
 
-## deps: install missing system packages (cmake, nasm) from Debian
+## deps: install missing system packages from Debian (build tools; with the test clients: make deps-test)
 deps:
 	@./scripts/deps.sh
+
+deps-test:
+	@./scripts/deps.sh test
 
 doc:
 	$(CARGO) doc --no-deps

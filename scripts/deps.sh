@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs, from Debian packages and only where missing, what building and testing framecast
-# needs on a bare machine. With "bench" it also installs the peers that `make bench` compares
-# framecast with (libvips' CLI, pyvips and Pillow).
+# Installs, from Debian packages and only where missing, what building framecast needs on a
+# bare machine. With "test" it adds the real clients the tests drive (ffmpeg, VLC, Chromium);
+# with "bench" the peers `make bench` compares framecast with (libvips' CLI, pyvips, Pillow).
 set -euo pipefail
 
 need=()
@@ -12,6 +12,17 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have cmake || need+=(cmake)
 have nasm || need+=(nasm)
 have pkg-config || need+=(pkg-config)
+
+if [[ "${1:-}" == "test" ]]; then
+  have ffmpeg || need+=(ffmpeg)
+  have chromium || need+=(chromium)
+  # cvlc and the demuxers, decoders and the scene filter the test uses.
+  have cvlc || need+=(vlc-bin)
+  [[ -e /usr/lib/x86_64-linux-gnu/vlc/plugins/video_filter/libscene_plugin.so ]] ||
+    compgen -G "/usr/lib/*/vlc/plugins/video_filter/libscene_plugin.so" >/dev/null ||
+    need+=(vlc-plugin-base)
+  have setpriv || need+=(util-linux)
+fi
 
 if [[ "${1:-}" == "bench" ]]; then
   have vips || need+=(libvips-tools)
