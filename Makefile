@@ -22,11 +22,12 @@ lint: deps
 fmt:
 	$(CARGO) fmt --all
 
-## bench: criterion micro-benchmarks, then framecast against libvips and Pillow on real photos
+## bench: criterion micro-benchmarks, framecast against libvips and Pillow, then 500 stream clients
 bench:
 	./scripts/deps.sh bench
 	$(CARGO) bench --bench render
 	./benches/vs_peers.sh
+	$(CARGO) bench --bench stream
 
 ## deps: install missing system packages from Debian (build tools; with the test clients: make deps-test)
 deps:

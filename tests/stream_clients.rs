@@ -197,3 +197,29 @@ fn shutdown_closes_streams_cleanly() {
         .expect("closed cleanly");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn with_nobody_watching_only_the_next_frame_is_kept_ready() {
+    let server = TestServer::start(vec![fixture("exif-orientation")], |s| {
+        s.spec.size = Size {
+            width: 320,
+            height: 240,
+        };
+        s.timing.interval = Duration::from_millis(50);
+    });
+    // Many intervals pass with no client.
+    std::thread::sleep(Duration::from_millis(1000));
+    let status = server.status();
+    assert_eq!(status["photos"]["pictures_published"], 1, "{status}");
+    let renders = status["cache"]["misses"].as_u64().unwrap_or(0);
+    assert!(renders <= 2, "{renders} renders with nobody watching");
+    // A client arrives: it gets the current picture at once and the timeline moves again.
+    let mut stream = server.stream("GET /stream.mjpg HTTP/1.1");
+    stream.next_jpeg();
+    wait_for("the timeline to move", || {
+        server.status()["photos"]["pictures_published"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 3
+    });
+}

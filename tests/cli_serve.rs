@@ -1,0 +1,116 @@
+//! `framecast serve`, the real binary: it says where to connect, streams, and shuts down
+//! cleanly on SIGTERM and SIGINT with a client connected.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::fixture;
+
+struct Served {
+    child: Child,
+    port: u16,
+    log: BufReader<std::process::ChildStderr>,
+}
+
+fn serve(extra: &[&str]) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_framecast"))
+        .arg("serve")
+        .arg(fixture("exif-orientation"))
+        .args(["--listen", "127.0.0.1:0", "--refresh", "200ms"])
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("framecast serve starts");
+    let mut log = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    let port = loop {
+        line.clear();
+        assert!(
+            log.read_line(&mut line).expect("log") > 0,
+            "exited before serving"
+        );
+        // "open http://127.0.0.1:PORT/ in a browser, …" or "serving 18 photos at http://…"
+        if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            break digits.parse().expect("port");
+        }
+    };
+    Served { child, port, log }
+}
+
+fn stop(served: &mut Served, signal: &str) -> (Option<i32>, String) {
+    let started = Instant::now();
+    Command::new("kill")
+        .args([&format!("-{signal}"), &served.child.id().to_string()])
+        .status()
+        .expect("kill");
+    let status = loop {
+        if let Some(status) = served.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still running after {signal}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut rest = String::new();
+    let _ = served.log.read_to_string(&mut rest);
+    (status.code(), rest)
+}
+
+#[test]
+fn logs_the_url_streams_and_stops_cleanly_on_sigterm() {
+    let mut served = serve(&[]);
+    let mut client = TcpStream::connect(("127.0.0.1", served.port)).expect("connect");
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    client
+        .write_all(b"GET /stream.mjpg HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("request");
+    let mut head = [0u8; 12];
+    client.read_exact(&mut head).expect("response");
+    assert_eq!(&head, b"HTTP/1.0 200");
+    let (code, log) = stop(&mut served, "TERM");
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(log.contains("client left"), "{log}");
+    // The client's stream ends instead of hanging.
+    let mut rest = Vec::new();
+    client
+        .read_to_end(&mut rest)
+        .expect("the stream ends cleanly");
+}
+
+#[test]
+fn stops_on_sigint_too() {
+    let mut served = serve(&["--interval", "1s"]);
+    let (code, log) = stop(&mut served, "INT");
+    assert_eq!(code, Some(0), "{log}");
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let output = Command::new(env!("CARGO_BIN_EXE_framecast"))
+        .arg("serve")
+        .arg(fixture("exif-orientation"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+}
