@@ -190,3 +190,90 @@ impl Cache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::{Renderer, Size};
+    use std::path::PathBuf;
+
+    fn photo(relative: &str) -> Photo {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(relative);
+        let meta = std::fs::metadata(&path).expect("fixture");
+        Photo {
+            id: PhotoId {
+                path,
+                size: meta.len(),
+                modified: meta.modified().ok(),
+            },
+            root: 0,
+            relative: PathBuf::from(relative),
+        }
+    }
+
+    fn cache(max_bytes: u64) -> Arc<Cache> {
+        let spec = Spec {
+            size: Size {
+                width: 320,
+                height: 240,
+            },
+            ..Spec::default()
+        };
+        let pool = Pool::new(2, Renderer::new(spec, Default::default())).expect("pool");
+        Arc::new(Cache::new(pool, Limits { max_bytes }))
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_share_one_render() {
+        let cache = cache(1 << 20);
+        let a = photo("exif-orientation/Landscape_1.jpg");
+        let (x, y) = tokio::join!(cache.frame(&a), cache.frame(&a));
+        let (x, y) = (x.expect("renders"), y.expect("renders"));
+        // The very same bytes, not an equal copy.
+        assert_eq!(x.jpeg.as_ptr(), y.jpeg.as_ptr());
+        let stats = cache.stats();
+        assert_eq!((stats.misses, stats.hits, stats.frames), (1, 1, 1));
+        assert_eq!(stats.bytes, x.jpeg.len() as u64);
+        cache.frame(&a).await.expect("cached");
+        assert_eq!(cache.stats().hits, 2);
+    }
+
+    #[tokio::test]
+    async fn the_byte_bound_evicts_the_least_recently_used() {
+        let probe = cache(1 << 20);
+        let one = probe
+            .frame(&photo("exif-orientation/Landscape_1.jpg"))
+            .await
+            .expect("renders")
+            .jpeg
+            .len() as u64;
+        // Room for about two frames of this size.
+        let cache = cache(one * 5 / 2);
+        let names = ["Landscape_1", "Landscape_2", "Landscape_3"];
+        for name in names {
+            cache
+                .frame(&photo(&format!("exif-orientation/{name}.jpg")))
+                .await
+                .expect("renders");
+            assert!(cache.stats().bytes <= cache.stats().max_bytes);
+        }
+        let stats = cache.stats();
+        assert_eq!(stats.evictions, 1, "{stats:?}");
+        assert!(
+            !cache.contains(&photo("exif-orientation/Landscape_1.jpg")),
+            "oldest evicted"
+        );
+        assert!(cache.contains(&photo("exif-orientation/Landscape_3.jpg")));
+    }
+
+    #[tokio::test]
+    async fn failures_are_not_cached_and_name_the_file() {
+        let cache = cache(1 << 20);
+        let bad = photo("edge/truncated.jpg");
+        let err = cache.frame(&bad).await.expect_err("fails");
+        assert!(err.to_string().contains("truncated.jpg"), "{err}");
+        assert_eq!(cache.stats().frames, 0);
+    }
+}

@@ -98,6 +98,55 @@ fn stops_on_sigint_too() {
 }
 
 #[test]
+fn a_bad_photo_is_logged_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(
+        fixture("edge/truncated.jpg"),
+        dir.path().join("a-broken.jpg"),
+    )
+    .expect("copy");
+    std::fs::copy(fixture("edge/photo.webp"), dir.path().join("b-good.webp")).expect("copy");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_framecast"))
+        .arg("serve")
+        .arg(dir.path())
+        .args(["--listen", "127.0.0.1:0", "--size", "320x240"])
+        .env("FRAMECAST_INTERVAL", "50ms")
+        .env("FRAMECAST_REFRESH", "50ms")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut log = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    let port: u16 = loop {
+        line.clear();
+        assert!(log.read_line(&mut line).expect("log") > 0, "exited early");
+        if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            break digits.parse().expect("port");
+        }
+    };
+    // Watch long enough for the timeline to pass the broken photo many times.
+    let mut client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    client
+        .write_all(b"GET /stream.mjpg HTTP/1.0\r\n\r\n")
+        .expect("request");
+    let mut sink = vec![0u8; 1 << 16];
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(1500) {
+        let _ = client.read(&mut sink);
+    }
+    let mut served = Served { child, port, log };
+    let (code, rest) = stop(&mut served, "TERM");
+    assert_eq!(code, Some(0));
+    let mentions = rest.lines().filter(|l| l.contains("a-broken.jpg")).count();
+    assert_eq!(mentions, 1, "{rest}");
+    assert!(rest.contains("truncated"), "{rest}");
+}
+
+#[test]
 fn a_port_in_use_is_a_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().expect("addr").port();
