@@ -250,18 +250,22 @@ impl RenderArgs {
     }
 }
 
-/// Parses a duration: `5s`, `100ms`, `1.5s`, `2m`, `1h`; a bare number is seconds. It must be
-/// at least 10 ms: shorter intervals would only burn CPU.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+/// Splits `1.5 GiB` into its number and its unit (possibly empty).
+fn number_and_unit(s: &str) -> Option<(f64, &str)> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration like 5s or 200ms"))?;
-    let secs = match unit.trim() {
+    Some((number.parse().ok()?, unit.trim()))
+}
+
+/// Parses a duration: `5s`, `100ms`, `1.5s`, `2m`, `1h`; a bare number is seconds. It must be
+/// at least 10 ms: shorter intervals would only burn CPU.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (value, unit) =
+        number_and_unit(s).ok_or_else(|| format!("'{s}' is not a duration like 5s or 200ms"))?;
+    let secs = match unit {
         "" | "s" | "sec" => value,
         "ms" => value / 1000.0,
         "m" | "min" => value * 60.0,
@@ -281,15 +285,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Parses a byte count: `1048576`, `500k`, `200MB`, `200MiB`, `1.5G`. Decimal units (k, M, G,
 /// T, with or without B) are powers of 1000, binary ones (KiB, MiB, GiB, TiB) of 1024.
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size like 200MiB"))?;
-    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+    let (value, unit) =
+        number_and_unit(s).ok_or_else(|| format!("'{s}' is not a size like 200MiB"))?;
+    let factor: f64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" => 1e3,
         "m" | "mb" => 1e6,

@@ -255,15 +255,21 @@ impl Schedule {
                 }
                 None => {}
             }
-            tokio::select! {
-                () = tokio::time::sleep(self.timing.interval) => {}
-                () = cancel.cancelled() => return,
-            }
-            // Nobody watching: hold the timeline until someone is.
-            while self.viewers() == 0 {
+            // Show this picture for a whole interval of someone watching it: with nobody
+            // watching, hold the timeline, and give the first viewer a full interval.
+            loop {
                 tokio::select! {
-                    () = self.viewer_arrived.notified() => {}
+                    () = tokio::time::sleep(self.timing.interval) => {}
                     () = cancel.cancelled() => return,
+                }
+                if self.viewers() > 0 {
+                    break;
+                }
+                while self.viewers() == 0 {
+                    tokio::select! {
+                        () = self.viewer_arrived.notified() => {}
+                        () = cancel.cancelled() => return,
+                    }
                 }
             }
         }

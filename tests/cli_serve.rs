@@ -5,6 +5,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,12 +18,19 @@ struct Served {
 }
 
 fn serve(extra: &[&str]) -> Served {
+    let mut args = vec!["--refresh", "200ms"];
+    args.extend_from_slice(extra);
+    spawn(&fixture("exif-orientation"), &args, &[("RUST_LOG", "info")])
+}
+
+/// Starts the binary on a random loopback port and reads the port from the URL it logs.
+fn spawn(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_framecast"))
         .arg("serve")
-        .arg(fixture("exif-orientation"))
-        .args(["--listen", "127.0.0.1:0", "--refresh", "200ms"])
-        .args(extra)
-        .env("RUST_LOG", "info")
+        .arg(dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .envs(envs.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -106,30 +114,17 @@ fn a_bad_photo_is_logged_once() {
     )
     .expect("copy");
     std::fs::copy(fixture("edge/photo.webp"), dir.path().join("b-good.webp")).expect("copy");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_framecast"))
-        .arg("serve")
-        .arg(dir.path())
-        .args(["--listen", "127.0.0.1:0", "--size", "320x240"])
-        .env("FRAMECAST_INTERVAL", "50ms")
-        .env("FRAMECAST_REFRESH", "50ms")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let mut log = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    let port: u16 = loop {
-        line.clear();
-        assert!(log.read_line(&mut line).expect("log") > 0, "exited early");
-        if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            break digits.parse().expect("port");
-        }
-    };
+    let mut served = spawn(
+        dir.path(),
+        &["--size", "320x240"],
+        &[
+            ("FRAMECAST_INTERVAL", "50ms"),
+            ("FRAMECAST_REFRESH", "50ms"),
+            ("RUST_LOG", "warn"),
+        ],
+    );
     // Watch long enough for the timeline to pass the broken photo many times.
-    let mut client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let mut client = TcpStream::connect(("127.0.0.1", served.port)).expect("connect");
     client
         .write_all(b"GET /stream.mjpg HTTP/1.0\r\n\r\n")
         .expect("request");
@@ -138,7 +133,6 @@ fn a_bad_photo_is_logged_once() {
     while started.elapsed() < Duration::from_millis(1500) {
         let _ = client.read(&mut sink);
     }
-    let mut served = Served { child, port, log };
     let (code, rest) = stop(&mut served, "TERM");
     assert_eq!(code, Some(0));
     let mentions = rest.lines().filter(|l| l.contains("a-broken.jpg")).count();

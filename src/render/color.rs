@@ -87,23 +87,7 @@ impl Profile {
         height: u32,
         warnings: &mut Vec<Warning>,
     ) -> Option<Pixels> {
-        let srgb = ColorProfile::new_srgb();
-        let transform = self
-            .profile
-            .create_transform_8bit(
-                CmsLayout::Gray,
-                &srgb,
-                CmsLayout::Rgb,
-                TransformOptions::default(),
-            )
-            .map_err(|e| warnings.push(Warning::BadIccProfile(e.to_string())))
-            .ok()?;
-        let mut out = vec![0u8; gray.len() * 3];
-        transform
-            .transform(gray, &mut out)
-            .map_err(|e| warnings.push(Warning::BadIccProfile(e.to_string())))
-            .ok()?;
-        Pixels::new(width, height, Layout::Rgb, out)
+        self.device_to_srgb(CmsLayout::Gray, 1, gray, width, height, warnings)
     }
 
     /// Converts CMYK samples (0 = no ink) in this profile's space to sRGB pixels; `None` if the
@@ -115,22 +99,36 @@ impl Profile {
         height: u32,
         warnings: &mut Vec<Warning>,
     ) -> Option<Pixels> {
-        let srgb = ColorProfile::new_srgb();
         // moxcms reads four-channel device samples through its RGBA layout.
+        self.device_to_srgb(CmsLayout::Rgba, 4, cmyk, width, height, warnings)
+    }
+
+    /// Converts `channels`-sample device pixels to sRGB RGB pixels.
+    fn device_to_srgb(
+        &self,
+        layout: CmsLayout,
+        channels: usize,
+        samples: &[u8],
+        width: u32,
+        height: u32,
+        warnings: &mut Vec<Warning>,
+    ) -> Option<Pixels> {
+        let mut refused =
+            |e: moxcms::CmsError| warnings.push(Warning::BadIccProfile(e.to_string()));
         let transform = self
             .profile
             .create_transform_8bit(
-                CmsLayout::Rgba,
-                &srgb,
+                layout,
+                &ColorProfile::new_srgb(),
                 CmsLayout::Rgb,
                 TransformOptions::default(),
             )
-            .map_err(|e| warnings.push(Warning::BadIccProfile(e.to_string())))
+            .map_err(&mut refused)
             .ok()?;
-        let mut out = vec![0u8; cmyk.len() / 4 * 3];
+        let mut out = vec![0u8; samples.len() / channels * 3];
         transform
-            .transform(cmyk, &mut out)
-            .map_err(|e| warnings.push(Warning::BadIccProfile(e.to_string())))
+            .transform(samples, &mut out)
+            .map_err(&mut refused)
             .ok()?;
         Pixels::new(width, height, Layout::Rgb, out)
     }

@@ -141,18 +141,22 @@ pub struct Response {
 pub fn read_head(reader: &mut impl BufRead) -> (String, HashMap<String, String>) {
     let mut status = String::new();
     reader.read_line(&mut status).expect("status line");
+    (status.trim_end().to_string(), read_headers(reader))
+}
+
+/// Reads header lines up to the blank line (names lower-cased).
+pub fn read_headers(reader: &mut impl BufRead) -> HashMap<String, String> {
     let mut headers = HashMap::new();
     loop {
         let mut line = String::new();
         reader.read_line(&mut line).expect("header line");
         let line = line.trim_end_matches(['\r', '\n']);
         if line.is_empty() {
-            break;
+            return headers;
         }
         let (name, value) = line.split_once(':').expect("name: value");
         headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
     }
-    (status.trim_end().to_string(), headers)
 }
 
 /// Reads an MJPEG response part by part, checking the framing of every part.
@@ -188,7 +192,7 @@ impl MjpegReader {
 
     /// The next part's JPEG; asserts its headers, its length and the delimiter after it.
     pub fn next_jpeg(&mut self) -> Vec<u8> {
-        let (_, headers) = read_head_no_status(&mut self.reader);
+        let headers = read_headers(&mut self.reader);
         assert_eq!(
             headers.get("content-type").map(String::as_str),
             Some("image/jpeg")
@@ -207,19 +211,4 @@ impl MjpegReader {
         assert_eq!(tail, format!("\r\n--{}\r\n", self.boundary).as_bytes());
         jpeg
     }
-}
-
-fn read_head_no_status(reader: &mut impl BufRead) -> ((), HashMap<String, String>) {
-    let mut headers = HashMap::new();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("part header");
-        let line = line.trim_end_matches(['\r', '\n']);
-        if line.is_empty() {
-            break;
-        }
-        let (name, value) = line.split_once(':').expect("name: value");
-        headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
-    }
-    ((), headers)
 }
