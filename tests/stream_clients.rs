@@ -223,3 +223,36 @@ fn with_nobody_watching_only_the_next_frame_is_kept_ready() {
             >= 3
     });
 }
+
+#[test]
+fn a_folder_of_only_bad_files_streams_the_placeholder_too() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for file in [
+        "edge/truncated.jpg",
+        "edge/empty.jpg",
+        "edge/not-an-image.jpg",
+    ] {
+        let name = file.rsplit('/').next().unwrap_or(file);
+        std::fs::copy(fixture(file), dir.path().join(name)).expect("copy");
+    }
+    let server = TestServer::start(vec![dir.path().to_path_buf()], |s| {
+        s.timing.interval = Duration::from_millis(100);
+        s.http.mjpeg.refresh = Duration::from_millis(100);
+    });
+    let mut stream = server.stream("GET /stream.mjpg HTTP/1.1");
+    for _ in 0..3 {
+        let jpeg = stream.next_jpeg();
+        assert_frame(&jpeg, HD);
+        assert!(
+            decode(&jpeg).content_box(60).is_some(),
+            "the frame shows text"
+        );
+    }
+    let status = server.status();
+    assert_eq!(
+        status["photos"]["failed"].as_array().map_or(0, Vec::len),
+        3,
+        "{status}"
+    );
+    assert_eq!(status["photos"]["current"], serde_json::Value::Null);
+}
