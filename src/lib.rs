@@ -1,23 +1,32 @@
-//! framecast turns a folder of photos into frames of one fixed size that any screen can show.
+//! framecast turns a folder of photos into one MJPEG stream of uniform frames that any screen
+//! on a home network can show.
 //!
 //! ```text
-//! format ─▶ discover ──▶ render (decode → colour → orient → fit → encode) ──▶ Frame
+//! format ─▶ discover ─▶ render ─▶ pool ─▶ cache ─▶ schedule ─▶ http ─▶ server
+//!           (folders)   (pixels)  (CPU)   (frames)  (timeline)  (clients)
 //! ```
 //!
 //! The data flows one way and the modules are declared in that order; a module only uses the
-//! ones declared before it.
+//! ones declared before it (`tests/layering.rs` checks).
 //!
 //! - [`format`] names the image formats and recognises them by their first bytes; discovery and
 //!   decoding share it, so a file is judged by its content, never by its name.
 //! - [`discover`] walks the photo folders and yields an ordered list of [`discover::Photo`]s, each
-//!   with a stable identity (path, size, modification time) that caches can key on.
+//!   with a stable identity (path, size, modification time) that caches key on.
 //! - [`render`] is the pure, synchronous image pipeline: it turns the bytes of one photo into
 //!   one JPEG [`render::Frame`] of exactly the configured size, upright, in sRGB, letterboxed,
-//!   with no metadata. It knows nothing of threads, HTTP or the command line, so it is tested on
-//!   its own.
+//!   with no metadata. It knows nothing of threads or HTTP, so it is tested on its own.
+//! - [`pool`] is the rayon pool where all CPU work runs, and the only bridge from it to async
+//!   code.
+//! - [`cache`] keeps rendered frames in an LRU bounded by bytes, so each frame is encoded once
+//!   and shared by every client.
+//! - [`schedule`] is the shared timeline: one photo after another, rendered ahead, published to
+//!   every client at once.
+//! - [`http`] serves the MJPEG stream, snapshots, the viewer page and status; it only reads what
+//!   the schedule and the cache hold.
+//! - [`server`] wires them together for the `serve` command and the tests.
 //!
-//! The command-line front end (`framecast render`) lives in the binary; it runs the pipeline on
-//! a rayon pool.
+//! The command-line front end (`framecast render`, `framecast serve`) lives in the binary.
 #![deny(missing_docs)]
 
 pub mod format;
