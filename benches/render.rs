@@ -142,33 +142,16 @@ fn colour_engines(c: &mut Criterion) {
     let mut group = c.benchmark_group("icc_adobe_rgb_2mp");
     group.sample_size(20);
     group.bench_function("moxcms (framecast)", |b| {
-        use moxcms::{ColorProfile, Layout, TransformOptions};
-        let src = ColorProfile::new_from_slice(&icc).expect("profile");
-        let t = src
-            .create_transform_8bit(
-                Layout::Rgb,
-                &ColorProfile::new_srgb(),
-                Layout::Rgb,
-                TransformOptions::default(),
-            )
-            .expect("transform");
+        let t = moxcms_to_srgb(&icc);
         let mut out = vec![0u8; pixels.len()];
         b.iter(|| t.transform(black_box(&pixels), &mut out).expect("runs"))
     });
     group.bench_function("moxcms incl. profile parse", |b| {
-        use moxcms::{ColorProfile, Layout, TransformOptions};
         let mut out = vec![0u8; pixels.len()];
         b.iter(|| {
-            let src = ColorProfile::new_from_slice(black_box(&icc)).expect("profile");
-            let t = src
-                .create_transform_8bit(
-                    Layout::Rgb,
-                    &ColorProfile::new_srgb(),
-                    Layout::Rgb,
-                    TransformOptions::default(),
-                )
-                .expect("transform");
-            t.transform(&pixels, &mut out).expect("runs")
+            moxcms_to_srgb(black_box(&icc))
+                .transform(&pixels, &mut out)
+                .expect("runs")
         })
     });
     group.bench_function("lcms2", |b| {
@@ -187,6 +170,20 @@ fn colour_engines(c: &mut Criterion) {
         b.iter(|| t.transform_pixels(black_box(src_px), &mut out))
     });
     group.finish();
+}
+
+/// Parses `icc` and builds its RGB → sRGB transform, as framecast does for each photo.
+fn moxcms_to_srgb(icc: &[u8]) -> std::sync::Arc<moxcms::Transform8BitExecutor> {
+    use moxcms::{ColorProfile, Layout, TransformOptions};
+    ColorProfile::new_from_slice(icc)
+        .expect("profile")
+        .create_transform_8bit(
+            Layout::Rgb,
+            &ColorProfile::new_srgb(),
+            Layout::Rgb,
+            TransformOptions::default(),
+        )
+        .expect("transform")
 }
 
 fn bytemuck_rgb(bytes: &[u8]) -> &[[u8; 3]] {

@@ -9,7 +9,7 @@
 //! The data flows one way and the modules are declared in that order; a module only uses the
 //! ones declared before it (`tests/layering.rs` checks).
 //!
-//! - [`format`] names the image formats and recognises them by their first bytes; discovery and
+//! - [`format`](mod@format) names the image formats and recognises them by their first bytes; discovery and
 //!   decoding share it, so a file is judged by its content, never by its name.
 //! - [`discover`] walks the photo folders and yields an ordered list of [`discover::Photo`]s, each
 //!   with a stable identity (path, size, modification time) that caches key on.

@@ -61,7 +61,8 @@ pub fn decode(
 const DCT_MARGIN: f64 = 1.5;
 
 /// The smallest DCT scale `n/8` at which a `stored` picture, turned by `orientation`, still
-/// has [`DCT_MARGIN`] times as many pixels (per side) as fitting it into `target` needs.
+/// has 1.5 times as many pixels (per side) as fitting it into `target` needs (see
+/// `DCT_MARGIN`).
 /// Decoding any larger only costs time.
 pub fn jpeg_scale(stored: Size, orientation: Orientation, target: Size) -> u8 {
     let shown = orientation.shown(stored);
