@@ -126,7 +126,11 @@ fn report_decoder_correctness() {
         .iter()
         .zip(&failures)
     {
-        eprintln!("  {decoder}: {} failed {:?}", failed.len(), failed);
+        eprintln!(
+            "  {decoder}: {} failed or incomplete {:?}",
+            failed.len(),
+            failed
+        );
     }
     eprintln!("  (ICC profiles are applied by framecast after decoding, for every decoder alike)");
 }

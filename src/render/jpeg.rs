@@ -2,9 +2,10 @@
 //!
 //! JPEG is most of any photo library and most of framecast's CPU time, so it gets the fastest
 //! decoder measured (`benches/render.rs`, a 16 MP photo for a 1080p frame): libjpeg-turbo
-//! 71 ms at full size and 34 ms at the DCT scale framecast picks, against jpeg-decoder 114 ms
-//! (62 ms with its own DCT scaling) and zune-jpeg, the `image` crate's decoder, 90 ms with no
-//! scaling. All three decoded every valid JPEG of the test set. Scaling in the DCT domain skips
+//! 72 ms at full size and 41 ms at the DCT scale framecast picks (3/8), against jpeg-decoder
+//! 114 ms (65 ms with its own DCT scaling) and zune-jpeg, the `image` crate's decoder, 77 ms
+//! with no scaling. All three decoded every valid JPEG of the test set (jpeg-decoder hands CMYK samples
+//! back unconverted). Scaling in the DCT domain skips
 //! most of the IDCT, colour conversion and upsampling work and most of the memory.
 //!
 //! This is the crate's only `unsafe` code: a small owner of a `tjhandle` that checks every
