@@ -94,11 +94,6 @@ impl State {
             started: Instant::now(),
         })
     }
-
-    /// The connected stream clients.
-    pub fn clients(&self) -> &Clients {
-        &self.clients
-    }
 }
 
 /// Socket send buffer for each connection (see `serve`).

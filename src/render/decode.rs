@@ -44,11 +44,13 @@ pub fn decode(
             "no known image signature at the start of the file".into()
         })
     })?;
+    if !format.is_decodable() {
+        return Err(Error::Unsupported(format!(
+            "{format} (HEIF) photos cannot be decoded yet; convert them to JPEG"
+        )));
+    }
     match format {
         Format::Jpeg => decode_jpeg(bytes, target, limits, warnings),
-        Format::Heic | Format::Avif => Err(Error::Unsupported(format!(
-            "{format} (HEIF) photos cannot be decoded yet; convert them to JPEG"
-        ))),
         _ => decode_other(bytes, format, limits, warnings),
     }
 }
