@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use criterion::{Criterion, criterion_group, criterion_main};
 use framecast::render::decode::{decode, jpeg_scale};
 use framecast::render::orient::{self, Orientation};
-use framecast::render::{Limits, Renderer, Size, Spec, encode, fit};
+use framecast::render::{Fit, Limits, Renderer, Size, Spec, encode, fit};
 
 const HD: Size = Size {
     width: 1920,
@@ -39,7 +39,7 @@ fn decoders(c: &mut Criterion) {
         width: 4928,
         height: 3264,
     };
-    let eighths = jpeg_scale(stored, Orientation::Rotate270, HD);
+    let eighths = jpeg_scale(stored, Orientation::Rotate270, HD, Fit::Letterbox);
     let mut group = c.benchmark_group("decode_16mp");
     group.sample_size(20);
     group.bench_function("libjpeg-turbo full", |b| {
@@ -48,11 +48,29 @@ fn decoders(c: &mut Criterion) {
             width: 65535,
             height: 65535,
         };
-        b.iter(|| decode(black_box(&bytes), big, &limits, &mut Vec::new()).expect("decodes"))
+        b.iter(|| {
+            decode(
+                black_box(&bytes),
+                big,
+                Fit::Letterbox,
+                &limits,
+                &mut Vec::new(),
+            )
+            .expect("decodes")
+        })
     });
     group.bench_function(format!("libjpeg-turbo {eighths}/8 (framecast)"), |b| {
         let limits = Limits::default();
-        b.iter(|| decode(black_box(&bytes), HD, &limits, &mut Vec::new()).expect("decodes"))
+        b.iter(|| {
+            decode(
+                black_box(&bytes),
+                HD,
+                Fit::Letterbox,
+                &limits,
+                &mut Vec::new(),
+            )
+            .expect("decodes")
+        })
     });
     group.bench_function("jpeg-decoder full", |b| {
         b.iter(|| {
@@ -100,7 +118,15 @@ fn report_decoder_correctness() {
         let bytes = std::fs::read(path).expect("read");
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let name = name.unwrap_or_default();
-        if decode(&bytes, HD, &Limits::default(), &mut Vec::new()).is_err() {
+        if decode(
+            &bytes,
+            HD,
+            Fit::Letterbox,
+            &Limits::default(),
+            &mut Vec::new(),
+        )
+        .is_err()
+        {
             failures[0].push(name.clone());
         }
         let mut jd = jpeg_decoder::Decoder::new(&bytes[..]);
@@ -211,7 +237,7 @@ fn steps(c: &mut Criterion) {
     let bytes = read(PHOTO);
     let spec = Spec::default();
     let limits = Limits::default();
-    let decoded = decode(&bytes, HD, &limits, &mut Vec::new()).expect("decodes");
+    let decoded = decode(&bytes, HD, Fit::Letterbox, &limits, &mut Vec::new()).expect("decodes");
     let orientation = decoded.orientation;
     let upright = orient::apply(decoded.pixels.clone(), orientation);
     let canvas = fit::fit(&upright, &spec).expect("fits");
@@ -219,7 +245,16 @@ fn steps(c: &mut Criterion) {
     let mut group = c.benchmark_group("pipeline_16mp_to_1080p");
     group.sample_size(20);
     group.bench_function("decode", |b| {
-        b.iter(|| decode(black_box(&bytes), HD, &limits, &mut Vec::new()).expect("decodes"))
+        b.iter(|| {
+            decode(
+                black_box(&bytes),
+                HD,
+                Fit::Letterbox,
+                &limits,
+                &mut Vec::new(),
+            )
+            .expect("decodes")
+        })
     });
     group.bench_function("orient", |b| {
         b.iter(|| orient::apply(black_box(decoded.pixels.clone()), orientation))

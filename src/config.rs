@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use framecast::render::{Limits, Rgb, Size, Spec};
+use framecast::render::{Fit, Limits, Rgb, Size, Spec};
 use framecast::server::Settings;
 use framecast::{cache, discover, http, schedule};
 
@@ -75,6 +75,18 @@ pub struct FrameArgs {
         value_name = "COLOR"
     )]
     pub background: Rgb,
+
+    /// How a photo fills a frame of another shape: letterbox (whole photo, bars of the
+    /// background colour), blur (whole photo over a blurred, darkened copy of itself), cover
+    /// (fills the frame, cropped around the centre) or pair (two portraits side by side on a
+    /// landscape frame, anything else as blur).
+    #[arg(
+        long,
+        env = "FRAMECAST_FIT",
+        default_value = "letterbox",
+        value_name = "MODE"
+    )]
+    pub fit: Fit,
 
     /// Worker threads for decoding and encoding [default: all cores].
     #[arg(long, env = "FRAMECAST_THREADS", value_name = "N")]
@@ -216,6 +228,7 @@ impl FrameArgs {
             size: self.size,
             quality: self.quality,
             background: self.background,
+            fit: self.fit,
         }
     }
 
@@ -353,6 +366,7 @@ mod tests {
         assert_eq!(config.settings.timing.interval, Duration::from_secs(5));
         assert_eq!(config.settings.http.mjpeg.refresh, Duration::from_secs(1));
         assert_eq!(config.settings.cache.max_bytes, 256 * 1024 * 1024);
+        assert_eq!(config.settings.spec.fit, Fit::Letterbox);
     }
 
     #[test]

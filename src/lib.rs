@@ -14,8 +14,9 @@
 //! - [`discover`] walks the photo folders and yields an ordered list of [`discover::Photo`]s, each
 //!   with a stable identity (path, size, modification time) that caches key on.
 //! - [`render`] is the pure, synchronous image pipeline: it turns the bytes of one photo into
-//!   one JPEG [`render::Frame`] of exactly the configured size, upright, in sRGB, letterboxed,
-//!   with no metadata. It knows nothing of threads or HTTP, so it is tested on its own.
+//!   one JPEG [`render::Frame`] of exactly the configured size, upright, in sRGB, filled as its
+//!   [`render::Fit`] says (letterboxed, over a blurred copy, cropped to cover, or two portraits
+//!   side by side), with no metadata. It knows nothing of threads or HTTP, so it is tested on its own.
 //! - [`pool`] is the rayon pool where all CPU work runs, and the only bridge from it to async
 //!   code.
 //! - [`cache`] keeps rendered frames in an LRU bounded by bytes, so each frame is encoded once

@@ -393,6 +393,7 @@ fn output_settings_are_honoured() {
         },
         quality: 60,
         background: Rgb([255, 255, 255]),
+        ..Spec::default()
     };
     let renderer = Renderer::new(spec, Default::default());
     let rendered = renderer

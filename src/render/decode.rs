@@ -3,7 +3,7 @@
 //! The format is taken from the content ([`Format::sniff`]), never the name. Before any pixel
 //! buffer is allocated the header's size is checked against the [`Limits`], so a 3 KB PNG that
 //! claims 60000×60000 pixels is refused in microseconds. JPEG goes to libjpeg-turbo at the
-//! smallest DCT scale that still covers the frame; the other formats go to the `image` crate at
+//! smallest DCT scale that still covers the frame in its fill mode; the other formats go to the `image` crate at
 //! full size (they offer no cheaper path). All results are normalised to [`Pixels`] in sRGB.
 
 use std::io::Cursor;
@@ -13,7 +13,7 @@ use image::{DynamicImage, ImageDecoder, ImageError};
 use super::color::{self, Profile};
 use super::jpeg::{self, ColorModel, Markers};
 use super::orient::Orientation;
-use super::{Error, Layout, Limits, Pixels, Size, Warning};
+use super::{Error, Fit, Layout, Limits, Pixels, Size, Warning};
 use crate::format::Format;
 
 /// What decoding produced.
@@ -29,11 +29,12 @@ pub struct Decoded {
     pub stored_size: Size,
 }
 
-/// Decodes a photo for a frame of size `target`: JPEG may be decoded at a reduced scale, never
-/// below what fitting into `target` needs.
+/// Decodes a photo for a frame of size `target` filled as `fit` says: JPEG may be decoded at a
+/// reduced scale, never below what that frame needs.
 pub fn decode(
     bytes: &[u8],
     target: Size,
+    fit: Fit,
     limits: &Limits,
     warnings: &mut Vec<Warning>,
 ) -> Result<Decoded, Error> {
@@ -50,7 +51,7 @@ pub fn decode(
         )));
     }
     match format {
-        Format::Jpeg => decode_jpeg(bytes, target, limits, warnings),
+        Format::Jpeg => decode_jpeg(bytes, target, fit, limits, warnings),
         _ => decode_other(bytes, format, limits, warnings),
     }
 }
@@ -63,15 +64,12 @@ pub fn decode(
 const DCT_MARGIN: f64 = 1.5;
 
 /// The smallest DCT scale `n/8` at which a `stored` picture, turned by `orientation`, still
-/// has 1.5 times as many pixels (per side) as fitting it into `target` needs (see
-/// `DCT_MARGIN`).
+/// has 1.5 times as many pixels (per side) as a frame of `target` filled as `fit` says needs
+/// (see `DCT_MARGIN`): fitting inside the frame is held by the picture's longer side relative
+/// to the frame, covering it by the shorter one, so cover needs more ([`Fit::scale`]).
 /// Decoding any larger only costs time.
-pub fn jpeg_scale(stored: Size, orientation: Orientation, target: Size) -> u8 {
-    let shown = orientation.shown(stored);
-    let ratio = f64::min(
-        target.width as f64 / shown.width as f64,
-        target.height as f64 / shown.height as f64,
-    );
+pub fn jpeg_scale(stored: Size, orientation: Orientation, target: Size, fit: Fit) -> u8 {
+    let ratio = fit.scale(orientation.shown(stored), target);
     if ratio >= 1.0 {
         return 8;
     }
@@ -91,6 +89,7 @@ pub fn jpeg_scale(stored: Size, orientation: Orientation, target: Size) -> u8 {
 fn decode_jpeg(
     bytes: &[u8],
     target: Size,
+    fit: Fit,
     limits: &Limits,
     warnings: &mut Vec<Warning>,
 ) -> Result<Decoded, Error> {
@@ -106,7 +105,7 @@ fn decode_jpeg(
         width: header.width,
         height: header.height,
     };
-    let scale = jpeg_scale(stored_size, orientation, target);
+    let scale = jpeg_scale(stored_size, orientation, target, fit);
     let profile = markers
         .icc
         .as_deref()
@@ -266,18 +265,47 @@ mod tests {
     #[test]
     fn jpeg_scale_covers_the_frame() {
         let hd = size(1920, 1080);
+        let scale = |w, h, o| jpeg_scale(size(w, h), o, hd, Fit::Letterbox);
         // 16 MP landscape into 1080p: 4928 is shown 1631 wide, so at least 1.5 × 1631 = 2447
         // must be decoded: 4/8 gives 2464.
-        assert_eq!(jpeg_scale(size(4928, 3264), Orientation::Normal, hd), 4);
+        assert_eq!(scale(4928, 3264, Orientation::Normal), 4);
         // The same photo turned upright (orientation 8) is a portrait 1080 high: 1.5 × 1080 =
         // 1620 of the stored width 4928 needs 3/8 (1848).
-        assert_eq!(jpeg_scale(size(4928, 3264), Orientation::Rotate270, hd), 3);
+        assert_eq!(scale(4928, 3264, Orientation::Rotate270), 3);
         // Smaller than the frame: full size.
-        assert_eq!(jpeg_scale(size(800, 600), Orientation::Normal, hd), 8);
+        assert_eq!(scale(800, 600, Orientation::Normal), 8);
         // A panorama is limited by its width: 1.5 × 1920 = 2880 ≤ 3000 at 2/8.
-        assert_eq!(jpeg_scale(size(12000, 1500), Orientation::Normal, hd), 2);
+        assert_eq!(scale(12000, 1500, Orientation::Normal), 2);
         // Just larger than the frame: the margin never asks for more than the full size.
-        assert_eq!(jpeg_scale(size(2000, 1100), Orientation::Normal, hd), 8);
+        assert_eq!(scale(2000, 1100, Orientation::Normal), 8);
+    }
+
+    #[test]
+    fn jpeg_scale_follows_the_fill_mode() {
+        let hd = size(1920, 1080);
+        let leica = size(4928, 3264);
+        let scale = |o, fit| jpeg_scale(leica, o, hd, fit);
+        // Blur and pair show the whole picture as letterbox does (a paired portrait gets half
+        // the frame, never more than the whole): the same scale.
+        for fit in [Fit::Blur, Fit::Pair] {
+            assert_eq!(scale(Orientation::Rotate270, fit), 3, "{fit}");
+            assert_eq!(scale(Orientation::Normal, fit), 4, "{fit}");
+        }
+        // Cover on the upright portrait: its width 3264 becomes 1920, so 1.5 × 1920 = 2880 of
+        // the stored height 3264 are needed: 8/8 (7/8 gives 2856). Letterbox needed 3/8.
+        assert_eq!(scale(Orientation::Rotate270, Fit::Cover), 8);
+        // Cover on the 3:2 landscape: its width 4928 becomes 1920 (the height is cropped), so
+        // 1.5 × 1920 = 2880 are needed: 5/8 (3080), where letterbox took 4/8.
+        assert_eq!(scale(Orientation::Normal, Fit::Cover), 5);
+        // A panorama covers by its height: 1.5 × 1080 = 1620 of 1500 stored: the full size,
+        // where letterbox took 2/8.
+        let pano = size(12000, 1500);
+        assert_eq!(jpeg_scale(pano, Orientation::Normal, hd, Fit::Cover), 8);
+        // A 4:3 photo three times the frame: cover needs 1.5 × 1920 = 2880 of 5760 (4/8),
+        // letterbox 1.5 × 1440 = 2160 (3/8).
+        let big = size(5760, 4320);
+        assert_eq!(jpeg_scale(big, Orientation::Normal, hd, Fit::Cover), 4);
+        assert_eq!(jpeg_scale(big, Orientation::Normal, hd, Fit::Letterbox), 3);
     }
 
     #[test]
@@ -286,15 +314,15 @@ mod tests {
         let l = Limits::default();
         let t = size(64, 64);
         assert!(matches!(
-            decode(b"", t, &l, &mut w),
+            decode(b"", t, Fit::Letterbox, &l, &mut w),
             Err(Error::NotAnImage(_))
         ));
         assert!(matches!(
-            decode(b"hello world", t, &l, &mut w),
+            decode(b"hello world", t, Fit::Letterbox, &l, &mut w),
             Err(Error::NotAnImage(_))
         ));
         assert!(matches!(
-            decode(b"\0\0\0\x18ftypheic\0\0\0\0", t, &l, &mut w),
+            decode(b"\0\0\0\x18ftypheic\0\0\0\0", t, Fit::Letterbox, &l, &mut w),
             Err(Error::Unsupported(m)) if m.contains("HEIC")
         ));
     }

@@ -1,23 +1,31 @@
 //! The render pipeline: the bytes of one photo in, one uniform JPEG frame out.
 //!
 //! Every photo of a real library, whatever its format, colour profile, orientation tag or
-//! shape, comes out as the same kind of frame: exactly `W×H` pixels, upright, in sRGB, scaled to
-//! fit with its aspect ratio kept, centred on the background colour, encoded as a baseline 4:2:0
+//! shape, comes out as the same kind of frame: exactly `W×H` pixels, upright, in sRGB, filled as
+//! the [`Fit`] says (letterboxed on the background colour, over a blurred copy of itself,
+//! cropped to cover, or paired with a second portrait), encoded as a baseline 4:2:0
 //! JPEG with standard Huffman tables and no metadata. Screens that ignore EXIF (most TV
 //! browsers) and screens that honour it see the same picture, and no GPS position leaks.
 //!
 //! The pipeline is pure and synchronous, four steps in a row, each in its own module:
 //!
 //! 1. [`decode`]: recognise the format by content, check the header against the [`Limits`]
-//!    before any large allocation, decode (JPEG at a reduced DCT scale when the frame is much
-//!    smaller than the photo) and convert embedded colour profiles to sRGB ([`color`]);
+//!    before any large allocation, decode (JPEG at a reduced DCT scale when the frame, in its
+//!    fill mode, needs much less than the photo) and convert embedded colour profiles to sRGB
+//!    ([`color`]);
 //! 2. [`orient`]: apply the EXIF orientation (all eight values) to the pixels;
-//! 3. [`fit`]: composite alpha onto the background, scale to fit, letterbox;
+//! 3. [`fit`]: composite alpha onto the background, scale and fill the frame as the [`Fit`]
+//!    says ([`blur`] makes the soft backdrop);
 //! 4. [`encode`]: encode the frame.
+//!
+//! [`Renderer::render`] runs the four for one photo. A pair frame is made from two photos:
+//! [`Renderer::render_pair`], or [`Renderer::picture`] (steps 1 and 2) for each and
+//! [`Renderer::pair_frame`] to compose them, for a caller that wants to see their shapes first.
 //!
 //! Nothing here knows about threads, files on disk beyond [`Renderer::render_file`], or HTTP:
 //! callers decide where the work runs.
 
+pub mod blur;
 pub mod color;
 pub mod decode;
 pub mod encode;
@@ -36,6 +44,7 @@ use std::str::FromStr;
 use bytes::Bytes;
 
 use crate::format::Format;
+pub use fit::Fit;
 pub use pixels::{Layout, Pixels};
 pub use placeholder::placeholder;
 
@@ -221,8 +230,10 @@ pub struct Spec {
     pub size: Size,
     /// JPEG quality, 1..=100.
     pub quality: u8,
-    /// Letterbox colour, also what transparent pixels become.
+    /// Letterbox colour, also what transparent pixels become and the gap between a pair.
     pub background: Rgb,
+    /// How the photo fills the frame.
+    pub fit: Fit,
 }
 
 impl Default for Spec {
@@ -234,6 +245,7 @@ impl Default for Spec {
             },
             quality: 85,
             background: Rgb([0, 0, 0]),
+            fit: Fit::Letterbox,
         }
     }
 }
@@ -295,6 +307,40 @@ pub struct Rendered {
     pub warnings: Vec<Warning>,
 }
 
+/// What a frame was made from: one photo, as recognised and shown.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The photo's format, as recognised from its content.
+    pub format: Format,
+    /// The photo's size as it is shown (after orientation), before fitting.
+    pub size: Size,
+    /// Oddities met on the way; the frame is still good.
+    pub warnings: Vec<Warning>,
+}
+
+/// A photo decoded and turned upright, at the resolution its frame needs, not yet fitted: what
+/// frames are composed from. It lets a caller see a photo's shape (to choose a partner for a
+/// pair) before any frame is made.
+#[derive(Debug, Clone)]
+pub struct Picture {
+    /// The upright pixels, in sRGB; possibly smaller than the photo ([`decode`]).
+    pub pixels: Pixels,
+    /// The photo.
+    pub source: Source,
+}
+
+/// What [`Renderer::render_pair`] made.
+#[derive(Debug, Clone)]
+pub struct Paired {
+    /// The frame: both photos side by side, or the first alone.
+    pub frame: Frame,
+    /// The first photo.
+    pub first: Source,
+    /// The second photo when it is on the frame; `None` when the first is shown alone and the
+    /// second is left for the next frame.
+    pub second: Option<Source>,
+}
+
 /// Renders photos to frames of one [`Spec`], within one set of [`Limits`].
 #[derive(Debug, Clone, Default)]
 pub struct Renderer {
@@ -318,8 +364,60 @@ impl Renderer {
         &self.limits
     }
 
-    /// Renders the photo held in `bytes`.
+    /// Renders the photo held in `bytes`. In [`Fit::Pair`] a photo rendered on its own has no
+    /// partner and is shown as in [`Fit::Blur`].
     pub fn render(&self, bytes: &[u8]) -> Result<Rendered, Error> {
+        let Picture { pixels, source } = self.picture(bytes)?;
+        let canvas = fit::fit(&pixels, &self.spec)?;
+        drop(pixels);
+        Ok(Rendered {
+            frame: self.encode(&canvas)?,
+            format: source.format,
+            source_size: source.size,
+            warnings: source.warnings,
+        })
+    }
+
+    /// Renders a frame of two photos side by side, the pair of [`Fit::Pair`]. They are paired
+    /// exactly when the spec's fit is `pair`, the frame is landscape and both photos are shown
+    /// as portraits ([`fit::pairs`]); otherwise the frame is `first` alone, as
+    /// [`Renderer::render`] makes it. The second photo is only decoded when the first could
+    /// pair. An error is always about `first`: a `second` that cannot be rendered leaves the
+    /// first alone, and its own error comes up when it is rendered in its turn.
+    pub fn render_pair(&self, first: &[u8], second: &[u8]) -> Result<Paired, Error> {
+        let first = self.picture(first)?;
+        if self.spec.fit == Fit::Pair
+            && fit::pairable(self.spec.size, first.source.size)
+            && let Ok(second) = self.picture(second)
+            && let Some(frame) = self.pair_frame(&first, &second)?
+        {
+            return Ok(Paired {
+                frame,
+                first: first.source,
+                second: Some(second.source),
+            });
+        }
+        Ok(Paired {
+            frame: self.frame(&first)?,
+            first: first.source,
+            second: None,
+        })
+    }
+
+    /// Reads the photo at `path` and turns it into a [`Picture`] ([`Renderer::picture`]); the
+    /// error names the file, and a file over the size limit is refused before it is read.
+    pub fn picture_file(&self, path: &Path) -> Result<Picture, FileError> {
+        let with_path = |source: Error| FileError {
+            path: path.to_path_buf(),
+            source,
+        };
+        let bytes = read_limited(path, self.limits.max_file_bytes).map_err(with_path)?;
+        self.picture(&bytes).map_err(with_path)
+    }
+
+    /// Decodes the photo held in `bytes` and turns it upright (the first two steps), at the
+    /// resolution this renderer's frames need.
+    pub fn picture(&self, bytes: &[u8]) -> Result<Picture, Error> {
         if bytes.len() as u64 > self.limits.max_file_bytes {
             return Err(Error::FileTooLarge {
                 size: bytes.len() as u64,
@@ -327,20 +425,52 @@ impl Renderer {
             });
         }
         let mut warnings = Vec::new();
-        let decoded = decode::decode(bytes, self.spec.size, &self.limits, &mut warnings)?;
-        let source_size = decoded.orientation.shown(decoded.stored_size);
-        let upright = orient::apply(decoded.pixels, decoded.orientation);
-        let canvas = fit::fit(&upright, &self.spec)?;
-        drop(upright);
-        let jpeg = encode::encode(&canvas, self.spec.quality)?;
-        Ok(Rendered {
-            frame: Frame {
-                jpeg,
-                size: self.spec.size,
+        let decoded = decode::decode(
+            bytes,
+            self.spec.size,
+            self.spec.fit,
+            &self.limits,
+            &mut warnings,
+        )?;
+        let size = decoded.orientation.shown(decoded.stored_size);
+        Ok(Picture {
+            pixels: orient::apply(decoded.pixels, decoded.orientation),
+            source: Source {
+                format: decoded.format,
+                size,
+                warnings,
             },
-            format: decoded.format,
-            source_size,
-            warnings,
+        })
+    }
+
+    /// The frame of one picture, filled as the spec says (a lone picture in [`Fit::Pair`] as
+    /// in [`Fit::Blur`]).
+    pub fn frame(&self, picture: &Picture) -> Result<Frame, Error> {
+        self.encode(&fit::fit(&picture.pixels, &self.spec)?)
+    }
+
+    /// Whether `first` and `second` go side by side on one frame: the spec's fit is
+    /// [`Fit::Pair`] and [`fit::pairs`] says so.
+    pub fn pairs(&self, first: &Picture, second: &Picture) -> bool {
+        self.spec.fit == Fit::Pair
+            && fit::pairs(self.spec.size, first.source.size, second.source.size)
+    }
+
+    /// The frame of `first` and `second` side by side ([`fit::pair_layout`]), or `None` when
+    /// they do not [pair](Renderer::pairs).
+    pub fn pair_frame(&self, first: &Picture, second: &Picture) -> Result<Option<Frame>, Error> {
+        if !self.pairs(first, second) {
+            return Ok(None);
+        }
+        fit::fit_pair(&first.pixels, &second.pixels, &self.spec)?
+            .map(|canvas| self.encode(&canvas))
+            .transpose()
+    }
+
+    fn encode(&self, canvas: &Pixels) -> Result<Frame, Error> {
+        Ok(Frame {
+            jpeg: encode::encode(canvas, self.spec.quality)?,
+            size: self.spec.size,
         })
     }
 
