@@ -36,10 +36,11 @@ pub struct Cli {
 pub enum Command {
     /// Render every photo under INPUT into a folder of uniform JPEG frames.
     ///
-    /// Each photo is decoded, turned upright (EXIF orientation), converted to sRGB, scaled to
-    /// fit SIZE with its aspect ratio kept, centred on BACKGROUND and written as
-    /// DIR/<relative path>.jpg. Files that cannot be rendered are skipped and listed with the
-    /// reason. Exit status: 0 when every photo rendered, 1 when some were skipped, 2 on a usage
+    /// Each photo is decoded, turned upright (EXIF orientation), converted to sRGB, fitted to
+    /// SIZE as --fit says (by default scaled with its aspect ratio kept and centred on
+    /// BACKGROUND) and written as DIR/<relative path>.jpg; with --fit pair, neighbouring
+    /// portraits share one frame, named after the first. Files that cannot be rendered are
+    /// skipped and listed with the reason. Exit status: 0 when every photo rendered, 1 when some were skipped, 2 on a usage
     /// error.
     Render(RenderArgs),
     /// Serve the photos under DIR as one MJPEG stream that any screen on the network can show.
@@ -79,7 +80,8 @@ pub struct FrameArgs {
     /// How a photo fills a frame of another shape: letterbox (whole photo, bars of the
     /// background colour), blur (whole photo over a blurred, darkened copy of itself), cover
     /// (fills the frame, cropped around the centre) or pair (two portraits side by side on a
-    /// landscape frame, anything else as blur).
+    /// landscape frame, anything else as blur; `render` pairs neighbouring portraits, `serve`
+    /// does not offer it yet).
     #[arg(
         long,
         env = "FRAMECAST_FIT",
@@ -161,14 +163,22 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The validated configuration.
-    pub fn into_config(self) -> ServeConfig {
+    /// The validated configuration. `--fit pair` is refused: a stream shows one photo at a
+    /// time, and its timeline cannot yet put two on one frame.
+    pub fn into_config(self) -> anyhow::Result<ServeConfig> {
+        if self.frame.fit == Fit::Pair {
+            anyhow::bail!(
+                "--fit pair is not available for `serve` yet: the stream shows one photo at a \
+                 time. Use --fit blur (portraits over a blurred copy of themselves), or \
+                 `framecast render --fit pair` for a folder of paired frames"
+            );
+        }
         let roots = if self.dirs.is_empty() {
             vec![PathBuf::from(".")]
         } else {
             self.dirs
         };
-        ServeConfig {
+        Ok(ServeConfig {
             listen: self.listen,
             settings: Settings {
                 discover: discover::Options {
@@ -194,7 +204,7 @@ impl ServeArgs {
                     ..Default::default()
                 },
             },
-        }
+        })
     }
 }
 
@@ -360,13 +370,39 @@ mod tests {
         let Command::Serve(args) = cli.command else {
             panic!("not serve")
         };
-        let config = args.into_config();
+        let config = args.into_config().expect("valid");
         assert_eq!(config.listen, "0.0.0.0:8080".parse().expect("addr"));
         assert_eq!(config.settings.discover.roots, [PathBuf::from(".")]);
         assert_eq!(config.settings.timing.interval, Duration::from_secs(5));
         assert_eq!(config.settings.http.mjpeg.refresh, Duration::from_secs(1));
         assert_eq!(config.settings.cache.max_bytes, 256 * 1024 * 1024);
         assert_eq!(config.settings.spec.fit, Fit::Letterbox);
+    }
+
+    #[test]
+    fn fit_modes() {
+        let serve = |fit: &str| {
+            let cli = Cli::try_parse_from(["framecast", "serve", "--fit", fit])
+                .map_err(|e| e.to_string())?;
+            let Command::Serve(args) = cli.command else {
+                panic!("not serve")
+            };
+            args.into_config()
+                .map(|c| c.settings.spec.fit)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(serve("blur"), Ok(Fit::Blur));
+        assert_eq!(serve("cover"), Ok(Fit::Cover));
+        let pair = serve("pair").expect_err("refused");
+        assert!(pair.contains("not available for `serve`"), "{pair}");
+        let bad = serve("stretch").expect_err("not a mode");
+        assert!(bad.contains("letterbox, blur, cover or pair"), "{bad}");
+        let cli = Cli::try_parse_from(["framecast", "render", "p", "-o", "f", "--fit", "pair"])
+            .expect("parses");
+        let Command::Render(args) = cli.command else {
+            panic!("not render")
+        };
+        assert_eq!(args.into_config().spec.fit, Fit::Pair);
     }
 
     #[test]

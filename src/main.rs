@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
         Command::Render(args) => commands::render::run(args.into_config()),
-        Command::Serve(args) => commands::serve::run(args.into_config()),
+        Command::Serve(args) => args.into_config().and_then(commands::serve::run),
     };
     match result {
         Ok(code) => code,

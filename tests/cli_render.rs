@@ -181,6 +181,10 @@ fn usage_errors_exit_two_with_a_message() {
             "not a colour",
         ),
         (
+            vec!["render", photos, "--out", out, "--fit", "stretch"],
+            "'stretch' is not a fill mode: use letterbox, blur, cover or pair",
+        ),
+        (
             vec![
                 "render",
                 photos,
@@ -217,6 +221,9 @@ fn help_explains_every_option_with_its_default() {
         "[default: 85]",
         "--background",
         "[default: black]",
+        "--fit",
+        "[default: letterbox]",
+        "FRAMECAST_FIT",
         "--threads",
         "all cores",
         "--max-pixels",
@@ -251,4 +258,87 @@ fn environment_variables_set_options() {
             height: 100,
         },
     );
+}
+
+/// `--fit pair`: neighbouring portraits share a frame named after the first; a file that fails
+/// does not separate its neighbours; a landscape, and a portrait without a partner, get a
+/// frame of their own with a blurred fill. A pair across two decode batches (two per thread)
+/// is still made.
+#[test]
+fn pair_puts_neighbouring_portraits_on_one_frame() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let photos = dir.path().join("in");
+    for (name, from) in [
+        ("a.jpg", "exif-orientation/Portrait_1.jpg"),
+        ("b.jpg", "edge/progressive.jpg"),
+        ("c.jpg", "exif-orientation/Landscape_1.jpg"),
+        ("d.jpg", "exif-orientation/Portrait_6.jpg"),
+        ("e.jpg", "edge/truncated.jpg"),
+        ("f.jpg", "exif-orientation/Portrait_3.jpg"),
+        ("g.jpg", "exif-orientation/Portrait_8.jpg"),
+    ] {
+        copy(from, &photos.join(name));
+    }
+    let out = dir.path().join("out");
+    let run = framecast(&[
+        "render",
+        photos.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--size",
+        "640x360",
+        "--fit",
+        "pair",
+        "--threads",
+        "2",
+    ]);
+    let stdout = text(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "e.jpg is skipped: {stdout}");
+    assert!(stdout.contains("rendered 6 of 7 photos"), "{stdout}");
+    assert!(
+        stdout.contains("paired 2 (two portraits on one frame):"),
+        "{stdout}"
+    );
+    for (first, second) in [("a.jpg", "b.jpg"), ("d.jpg", "f.jpg")] {
+        assert!(
+            stdout.lines().any(|l| l.contains(&format!("{first} + "))
+                && l.contains(&format!("{second} -> {first}"))),
+            "{first} + {second}: {stdout}"
+        );
+    }
+    let mut written = walk(&out);
+    written.sort();
+    assert_eq!(written, ["a.jpg", "c.jpg", "d.jpg", "g.jpg"]);
+
+    let size = Size {
+        width: 640,
+        height: 360,
+    };
+    let frame = |name: &str| {
+        let bytes = fs::read(out.join(name)).expect("frame");
+        assert_frame(&bytes, size);
+        common::decode(&bytes)
+    };
+    let brightness =
+        |d: &common::Decoded, x: u32, w: u32| d.mean(x, 0, w, 360).iter().sum::<f64>() / 3.0;
+    // Pairs: a dark gap in the middle (the pair is centred as a whole; a.jpg and b.jpg differ
+    // in width, so the gap sits a little off centre), photos on both sides of it.
+    for name in ["a.jpg", "d.jpg"] {
+        let d = frame(name);
+        let darkest =
+            (200..440).min_by(|&a, &b| brightness(&d, a, 2).total_cmp(&brightness(&d, b, 2)));
+        let gap = darkest.expect("columns");
+        assert!(brightness(&d, gap, 2) < 8.0, "{name}: no gap");
+        assert!(brightness(&d, gap - 60, 40) > 40.0, "{name}: left photo");
+        assert!(brightness(&d, gap + 20, 40) > 40.0, "{name}: right photo");
+    }
+    // Alone: the bars of the landscape and of the last portrait are a blurred fill, not black.
+    for (name, bar) in [("c.jpg", 30), ("g.jpg", 100)] {
+        let d = frame(name);
+        assert!(brightness(&d, 0, bar) > 20.0, "{name}: left bar is black");
+        assert!(
+            brightness(&d, 640 - bar, bar) > 20.0,
+            "{name}: right bar is black"
+        );
+    }
 }

@@ -5,6 +5,13 @@
 //! a rayon pool of `--threads` workers, each job reading, rendering and writing one photo, so
 //! no more photos are in memory at once than there are threads. One bad file is listed with
 //! its reason and the rest go on.
+//!
+//! With `--fit pair`, neighbouring portraits (in the walk's order, skipping files that cannot
+//! be rendered) share one frame, written under the first one's name; the second gets no frame
+//! of its own and the summary lists each pair. Whether a photo is a portrait is known once it
+//! is decoded, so in that mode photos are decoded a batch at a time (two per thread, in
+//! parallel), paired in order, then composed and written in parallel; a portrait left at the
+//! end of a batch waits for the first photo of the next.
 
 use std::collections::HashMap;
 use std::fs;
@@ -18,13 +25,15 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use framecast::discover::{self, Photo};
-use framecast::render::{Renderer, Warning};
+use framecast::render::{Fit, Picture, Renderer, Warning, fit};
 
 use crate::config::RenderConfig;
 
 /// What happened to one photo.
 enum Outcome {
     Rendered(Vec<Warning>),
+    /// Shown on the frame of the photo of this job, as the second of a pair.
+    Paired(usize, Vec<Warning>),
     Skipped(String),
 }
 
@@ -54,13 +63,17 @@ pub fn run(config: RenderConfig) -> anyhow::Result<ExitCode> {
     let renderer = Renderer::new(config.spec, config.limits);
     let progress = progress_bar(jobs.len() as u64);
     let outcomes: Vec<Outcome> = pool.install(|| {
-        jobs.par_iter()
-            .map(|job| {
-                let outcome = render_one(&renderer, job);
-                progress.inc(1);
-                outcome
-            })
-            .collect()
+        if config.spec.fit == Fit::Pair {
+            render_pairs(&renderer, &jobs, config.threads * 2, &progress)
+        } else {
+            jobs.par_iter()
+                .map(|job| {
+                    let outcome = render_one(&renderer, job);
+                    progress.inc(1);
+                    outcome
+                })
+                .collect()
+        }
     });
     progress.finish_and_clear();
 
@@ -88,6 +101,120 @@ fn render_one(renderer: &Renderer, job: &Job) -> Outcome {
         Ok(()) => Outcome::Rendered(rendered.warnings),
         Err(e) => Outcome::Skipped(format!("cannot write {}: {e}", job.dest.display())),
     }
+}
+
+/// What one frame of `--fit pair` shows: a photo alone, or two side by side (job indices).
+enum Unit {
+    Alone(usize, Picture),
+    Pair(usize, Picture, usize, Picture),
+}
+
+/// `--fit pair`: see the module documentation. Returns one outcome per job, in order.
+fn render_pairs(
+    renderer: &Renderer,
+    jobs: &[Job],
+    batch: usize,
+    progress: &ProgressBar,
+) -> Vec<Outcome> {
+    let frame = renderer.spec().size;
+    let mut outcomes: Vec<Option<Outcome>> = jobs.iter().map(|_| None).collect();
+    let mut waiting: Option<(usize, Picture)> = None;
+    let mut start = 0;
+    while start < jobs.len() {
+        let end = (start + batch.max(2)).min(jobs.len());
+        let decoded: Vec<_> = (start..end)
+            .into_par_iter()
+            .map(|i| (i, renderer.picture_file(jobs[i].photo.path())))
+            .collect();
+        let mut units = Vec::new();
+        for (i, picture) in decoded {
+            let picture = match picture {
+                Ok(picture) => picture,
+                Err(e) => {
+                    tracing::debug!(path = %jobs[i].shown.display(), "skipped: {}", e.source);
+                    outcomes[i] = Some(Outcome::Skipped(e.source.to_string()));
+                    progress.inc(1);
+                    continue;
+                }
+            };
+            if let Some((j, first)) = waiting.take() {
+                if renderer.pairs(&first, &picture) {
+                    units.push(Unit::Pair(j, first, i, picture));
+                    continue;
+                }
+                units.push(Unit::Alone(j, first));
+            }
+            if fit::pairable(frame, picture.source.size) {
+                waiting = Some((i, picture));
+            } else {
+                units.push(Unit::Alone(i, picture));
+            }
+        }
+        let done: Vec<(usize, Outcome)> = units
+            .into_par_iter()
+            .flat_map_iter(|unit| {
+                let done = compose_one(renderer, jobs, unit);
+                progress.inc(done.len() as u64);
+                done
+            })
+            .collect();
+        for (i, outcome) in done {
+            outcomes[i] = Some(outcome);
+        }
+        start = end;
+    }
+    if let Some((i, last)) = waiting {
+        for (i, outcome) in compose_one(renderer, jobs, Unit::Alone(i, last)) {
+            outcomes[i] = Some(outcome);
+        }
+        progress.inc(1);
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Outcome::Skipped("not rendered (a bug)".into())))
+        .collect()
+}
+
+/// Composes, encodes and writes the frame of one unit; the outcome of each photo on it.
+fn compose_one(renderer: &Renderer, jobs: &[Job], unit: Unit) -> Vec<(usize, Outcome)> {
+    let (first, warnings, frame, second) = match unit {
+        Unit::Alone(i, picture) => {
+            let frame = renderer.frame(&picture);
+            (i, picture.source.warnings, frame, None)
+        }
+        Unit::Pair(i, a, j, b) => {
+            let frame = match renderer.pair_frame(&a, &b) {
+                Ok(Some(frame)) => Ok(frame),
+                // `pairs` said yes when the unit was made, so this is not expected; each is
+                // then shown alone rather than lost.
+                Ok(None) => {
+                    let mut done = compose_one(renderer, jobs, Unit::Alone(i, a));
+                    done.extend(compose_one(renderer, jobs, Unit::Alone(j, b)));
+                    return done;
+                }
+                Err(e) => Err(e),
+            };
+            (i, a.source.warnings, frame, Some((j, b.source.warnings)))
+        }
+    };
+    let dest = &jobs[first].dest;
+    let written = frame.map_err(|e| e.to_string()).and_then(|frame| {
+        write_atomically(dest, &frame.jpeg)
+            .map_err(|e| format!("cannot write {}: {e}", dest.display()))
+    });
+    let outcome = |warnings| match &written {
+        Ok(()) => Outcome::Rendered(warnings),
+        Err(reason) => Outcome::Skipped(reason.clone()),
+    };
+    let mut done = vec![(first, outcome(warnings))];
+    if let Some((j, warnings)) = second {
+        let paired = match outcome(warnings) {
+            Outcome::Rendered(warnings) => Outcome::Paired(first, warnings),
+            other => other,
+        };
+        done.push((j, paired));
+    }
+    done
 }
 
 /// Writes next to the destination and renames, so an interrupted run never leaves a
@@ -195,6 +322,8 @@ struct Summary<'a> {
     total: usize,
     skipped: Vec<(&'a Path, &'a str)>,
     warnings: Vec<(&'a Path, &'a Warning)>,
+    /// `(first, second, frame)` of each pair.
+    pairs: Vec<(&'a Path, &'a Path, &'a Path)>,
     elapsed: Duration,
     out: &'a Path,
 }
@@ -206,6 +335,7 @@ impl<'a> Summary<'a> {
             total: jobs.len(),
             skipped: Vec::new(),
             warnings: Vec::new(),
+            pairs: Vec::new(),
             elapsed,
             out,
         };
@@ -216,6 +346,16 @@ impl<'a> Summary<'a> {
                     summary
                         .warnings
                         .extend(warnings.iter().map(|w| (job.shown.as_path(), w)));
+                }
+                Outcome::Paired(first, warnings) => {
+                    summary.rendered += 1;
+                    summary
+                        .warnings
+                        .extend(warnings.iter().map(|w| (job.shown.as_path(), w)));
+                    let first = &jobs[*first];
+                    summary
+                        .pairs
+                        .push((&first.shown, &job.shown, first.dest.as_path()));
                 }
                 Outcome::Skipped(reason) => summary.skipped.push((&job.shown, reason)),
             }
@@ -242,6 +382,23 @@ impl<'a> Summary<'a> {
             secs,
             rate
         )?;
+        if !self.pairs.is_empty() {
+            writeln!(
+                out,
+                "paired {} (two portraits on one frame):",
+                self.pairs.len()
+            )?;
+            for (first, second, frame) in &self.pairs {
+                let frame = frame.strip_prefix(self.out).unwrap_or(frame);
+                writeln!(
+                    out,
+                    "  {} + {} -> {}",
+                    first.display(),
+                    second.display(),
+                    frame.display()
+                )?;
+            }
+        }
         if !self.skipped.is_empty() {
             writeln!(out, "skipped {}:", self.skipped.len())?;
             for (path, reason) in &self.skipped {
