@@ -1,8 +1,10 @@
 //! Criterion benchmarks of the render pipeline on a real 16 MP camera photo (Leica T, 4928×3264,
 //! EXIF orientation 8) rendered for a 1920×1080 frame: each step on its own, the whole
-//! pipeline, and the candidates the design chose between (JPEG decoders, colour engines).
+//! pipeline in each fill mode, and the candidates the design chose between (JPEG decoders,
+//! colour engines).
 //!
-//! `make bench` runs it; `cargo bench --bench render -- decode` runs one group.
+//! `make bench` runs it; `cargo bench --bench render -- decode` runs one group,
+//! `cargo bench --bench render -- fill_modes` the fill modes.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -272,5 +274,111 @@ fn steps(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decoders, colour_engines, steps);
+/// The whole pipeline in each fill mode, on the same photo (a portrait once upright, so
+/// letterbox leaves bars on a 1080p frame and the other modes have something to do). Blur is
+/// meant to cost at most 25% more than letterbox; cover decodes at a larger DCT scale (it needs
+/// the photo's width at frame resolution); a pair frame decodes two photos (here the same one
+/// twice). The fit step alone shows where blur's extra time goes.
+fn fill_modes(c: &mut Criterion) {
+    let bytes = read(PHOTO);
+    let limits = Limits::default();
+    let spec = |fit| Spec {
+        fit,
+        ..Spec::default()
+    };
+    report_fill_cpu_time(&bytes);
+    let mut group = c.benchmark_group("fill_modes_16mp_to_1080p");
+    group.sample_size(20);
+    for fit in [Fit::Letterbox, Fit::Blur, Fit::Cover] {
+        let renderer = Renderer::new(spec(fit), limits);
+        group.bench_function(format!("whole {fit}"), |b| {
+            b.iter(|| renderer.render(black_box(&bytes)).expect("renders"))
+        });
+    }
+    let pair = Renderer::new(spec(Fit::Pair), limits);
+    assert!(
+        pair.render_pair(&bytes, &bytes)
+            .expect("renders")
+            .second
+            .is_some(),
+        "the photo is a portrait, so it pairs with itself"
+    );
+    group.bench_function("whole pair (two photos)", |b| {
+        b.iter(|| {
+            pair.render_pair(black_box(&bytes), &bytes)
+                .expect("renders")
+        })
+    });
+    let upright = pair.picture(&bytes).expect("decodes").pixels;
+    for fit in [Fit::Letterbox, Fit::Blur] {
+        let spec = spec(fit);
+        group.bench_function(format!("fit {fit}"), |b| {
+            b.iter(|| fit::fit(black_box(&upright), &spec).expect("fits"))
+        });
+    }
+    group.finish();
+}
+
+/// The CPU time of one thread so far, in nanoseconds (Linux). Unlike wall time it barely moves
+/// when other processes load the machine, which on a shared 2-core machine is the difference
+/// between a comparison and noise.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Prints the median CPU time of a whole render in each fill mode, the modes taking turns so
+/// that they all meet the same machine, and blur's overhead over letterbox.
+fn report_fill_cpu_time(bytes: &[u8]) {
+    const ROUNDS: usize = 21;
+    if thread_cpu_ns().is_none() {
+        return;
+    }
+    let modes = [Fit::Letterbox, Fit::Blur, Fit::Cover, Fit::Pair];
+    let renderers = modes.map(|fit| {
+        let spec = Spec {
+            fit,
+            ..Spec::default()
+        };
+        Renderer::new(spec, Limits::default())
+    });
+    let run = |r: &Renderer| {
+        if r.spec().fit == Fit::Pair {
+            r.render_pair(bytes, bytes).expect("renders").frame
+        } else {
+            r.render(bytes).expect("renders").frame
+        }
+    };
+    renderers.iter().for_each(|r| drop(run(r)));
+    let mut times = modes.map(|_| Vec::with_capacity(ROUNDS));
+    for _ in 0..ROUNDS {
+        for (r, times) in renderers.iter().zip(&mut times) {
+            let start = thread_cpu_ns().unwrap_or(0);
+            black_box(run(r));
+            times.push(thread_cpu_ns().unwrap_or(0).saturating_sub(start) as f64 / 1e6);
+        }
+    }
+    let medians = times.map(|mut t| {
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    });
+    eprintln!("fill modes, CPU time of a whole render (median of {ROUNDS}, modes taking turns):");
+    for (fit, ms) in modes.iter().zip(medians) {
+        let what = if *fit == Fit::Pair {
+            " (two photos)"
+        } else {
+            ""
+        };
+        eprintln!(
+            "  {fit}{what}: {ms:.1} ms, {:+.1}% against letterbox",
+            (ms / medians[0] - 1.0) * 100.0
+        );
+    }
+}
+
+criterion_group!(benches, decoders, colour_engines, steps, fill_modes);
 criterion_main!(benches);
