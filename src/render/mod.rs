@@ -10,7 +10,8 @@
 //!
 //! 1. [`decode`]: recognise the format by content, check the header against the [`Limits`]
 //!    before any large allocation, decode (JPEG at a reduced DCT scale when the frame is much
-//!    smaller than the photo) and convert embedded colour profiles to sRGB ([`color`]);
+//!    smaller than the photo; HEIC and AVIF through libheif, which also turns them upright) and
+//!    convert embedded colour profiles to sRGB ([`color`]);
 //! 2. [`orient`]: apply the EXIF orientation (all eight values) to the pixels;
 //! 3. [`fit`]: composite alpha onto the background, scale to fit, letterbox;
 //! 4. [`encode`]: encode the frame.
@@ -18,10 +19,12 @@
 //! Nothing here knows about threads, files on disk beyond [`Renderer::render_file`], or HTTP:
 //! callers decide where the work runs.
 
+mod cmyk_tiff;
 pub mod color;
 pub mod decode;
 pub mod encode;
 pub mod fit;
+mod heif;
 mod jpeg;
 pub mod orient;
 mod pixels;
