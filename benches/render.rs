@@ -1,7 +1,7 @@
 //! Criterion benchmarks of the render pipeline on a real 16 MP camera photo (Leica T, 4928×3264,
 //! EXIF orientation 8) rendered for a 1920×1080 frame: each step on its own, the whole
 //! pipeline in each fill mode, and the candidates the design chose between (JPEG decoders,
-//! colour engines).
+//! colour engines); and an iPhone HEIC photo, decoded and rendered.
 //!
 //! `make bench` runs it; `cargo bench --bench render -- decode` runs one group,
 //! `cargo bench --bench render -- fill_modes` the fill modes.
@@ -380,5 +380,32 @@ fn report_fill_cpu_time(bytes: &[u8]) {
     }
 }
 
-criterion_group!(benches, decoders, colour_engines, steps, fill_modes);
+/// An iPhone HEIC photo (8.5 MP, a grid of HEVC tiles with a Display P3 profile) to a 1080p
+/// frame: HEVC has no reduced-size decode, so decoding the whole picture is most of the cost.
+fn heic(c: &mut Criterion) {
+    let bytes = read("edge/iphone-IMG_5195.HEIC");
+    let spec = Spec::default();
+    let limits = Limits::default();
+    let mut group = c.benchmark_group("heic_8mp_to_1080p");
+    group.sample_size(10);
+    group.bench_function("decode", |b| {
+        b.iter(|| {
+            decode(
+                black_box(&bytes),
+                HD,
+                Fit::Letterbox,
+                &limits,
+                &mut Vec::new(),
+            )
+            .expect("decodes")
+        })
+    });
+    let renderer = Renderer::new(spec, limits);
+    group.bench_function("whole", |b| {
+        b.iter(|| renderer.render(black_box(&bytes)).expect("renders"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decoders, colour_engines, steps, fill_modes, heic);
 criterion_main!(benches);

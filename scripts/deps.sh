@@ -12,6 +12,14 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have cmake || need+=(cmake)
 have nasm || need+=(nasm)
 have pkg-config || need+=(pkg-config)
+# libheif 1.23 is built from the libheif-rs crate's embedded source (C++, driven by cmake); it
+# decodes HEVC (HEIC) with libde265 and AV1 (AVIF) with dav1d, both from Debian. The build
+# takes whichever codecs it finds, so these two must be there before the first cargo build.
+have c++ || need+=(g++)
+have make || need+=(make)
+pc() { have pkg-config && pkg-config --exists "$1"; }
+pc libde265 || need+=(libde265-dev)
+pc dav1d || need+=(libdav1d-dev)
 
 if [[ "${1:-}" == "test" ]]; then
   have ffmpeg || need+=(ffmpeg)
@@ -22,6 +30,10 @@ if [[ "${1:-}" == "test" ]]; then
     compgen -G "/usr/lib/*/vlc/plugins/video_filter/libscene_plugin.so" >/dev/null ||
     need+=(vlc-plugin-base)
   have setpriv || need+=(util-linux)
+  # heif-enc makes the HEIC and AVIF test files (x265 and aom encoders, through Debian's libheif).
+  have heif-enc || need+=(libheif-examples)
+  # A real CMYK press profile under a free license (Ghostscript's) for the CMYK TIFF test.
+  [[ -e /usr/share/color/icc/ghostscript/default_cmyk.icc ]] || need+=(libgs-common)
 fi
 
 if [[ "${1:-}" == "bench" ]]; then

@@ -70,10 +70,20 @@ impl Format {
         }
     }
 
-    /// Whether framecast can decode this format. HEIC and AVIF are recognised so that they
-    /// get a clear "unsupported format" error instead of "not an image".
+    /// Whether framecast can decode this format. Every format recognised here is (HEIC and
+    /// AVIF through libheif); a format added later only to be recognised, so that it gets a
+    /// clear "unsupported format" error instead of "not an image", says `false` here.
     pub fn is_decodable(self) -> bool {
-        !matches!(self, Format::Heic | Format::Avif)
+        match self {
+            Format::Jpeg
+            | Format::Png
+            | Format::Gif
+            | Format::WebP
+            | Format::Bmp
+            | Format::Tiff
+            | Format::Heic
+            | Format::Avif => true,
+        }
     }
 
     /// The usual short name, for messages.

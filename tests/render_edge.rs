@@ -76,7 +76,12 @@ fn corners(rendered: &Rendered) -> [[f64; 3]; 4] {
 
 fn assert_card(relative: &str) -> Rendered {
     let rendered = render(relative);
-    let [tl, tr, bl, br] = corners(&rendered);
+    assert_card_colours(&rendered, relative);
+    rendered
+}
+
+fn assert_card_colours(rendered: &Rendered, relative: &str) {
+    let [tl, tr, bl, br] = corners(rendered);
     assert!(is_red(tl), "{relative}: top-left {tl:?} is not red");
     assert!(is_green(tr), "{relative}: top-right {tr:?} is not green");
     assert!(is_blue(bl), "{relative}: bottom-left {bl:?} is not blue");
@@ -84,7 +89,6 @@ fn assert_card(relative: &str) -> Rendered {
         is_yellow(br),
         "{relative}: bottom-right {br:?} is not yellow"
     );
-    rendered
 }
 
 macro_rules! card_trials {
@@ -300,12 +304,28 @@ fn empty_and_non_image_files_are_not_images() {
     }
 }
 
+/// The iPhone photo is a portrait grid image; `tests/render_heif.rs` compares it with an
+/// independent decode and covers every orientation.
 #[test]
-fn heic_is_unsupported_with_a_clear_message() {
-    let e = render_error("edge/iphone-IMG_5195.HEIC");
+fn iphone_heic_renders_as_a_portrait() {
+    let rendered = render("edge/iphone-IMG_5195.HEIC");
+    assert_eq!(rendered.format, Format::Heic);
+    assert_eq!(
+        rendered.source_size,
+        Size {
+            width: 2566,
+            height: 3313
+        }
+    );
+    assert!(rendered.warnings.is_empty(), "{:?}", rendered.warnings);
+    let place = placement(rendered.source_size, HD);
+    let frame = decode(&rendered.frame.jpeg);
+    let (x, _, w, _) = frame.content_box(8).expect("a photo");
     assert!(
-        matches!(&e, Error::Unsupported(m) if m.contains("HEIC")),
-        "{e}"
+        x.abs_diff(place.x) <= 16 && w.abs_diff(place.size.width) <= 32,
+        "content {x}+{w}, expected {}+{}",
+        place.x,
+        place.size.width
     );
 }
 
@@ -500,7 +520,6 @@ fn every_fixture_has_its_documented_outcome() {
         ("edge/not-an-image.jpg", "not an image"),
         ("edge/bomb-60000x60000.png", "too large"),
         ("edge/bomb-65500x65500.jpg", "too large"),
-        ("edge/iphone-IMG_5195.HEIC", "unsupported format"),
     ];
     let renderer = renderer();
     let mut rendered = 0;
@@ -525,4 +544,187 @@ fn every_fixture_has_its_documented_outcome() {
         "every fixture but the hidden ones"
     );
     assert_eq!(rendered, found.photos.len() - expected_failures.len());
+}
+
+/// The ink values of the CMYK test card as `cmyk.jpg` stores them, read by `jpeg-decoder`
+/// (which returns them as amounts of ink, 0 = none): `(width, height, CMYK samples)`.
+fn cmyk_card() -> (u32, u32, Vec<u8>) {
+    let bytes = std::fs::read(fixture("edge/cmyk.jpg")).expect("read");
+    let mut decoder = jpeg_decoder::Decoder::new(&bytes[..]);
+    let cmyk = decoder.decode().expect("decodes");
+    let info = decoder.info().expect("header");
+    assert_eq!(info.pixel_format, jpeg_decoder::PixelFormat::CMYK32);
+    (info.width as u32, info.height as u32, cmyk)
+}
+
+/// A TIFF file of one picture, with an ICC profile if given.
+fn tiff_file<C: tiff::encoder::colortype::ColorType<Inner = u8>>(
+    width: u32,
+    height: u32,
+    samples: &[u8],
+    icc: Option<&[u8]>,
+) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut encoder = tiff::encoder::TiffEncoder::new(&mut out).expect("encoder");
+    let mut image = encoder.new_image::<C>(width, height).expect("image");
+    if let Some(icc) = icc {
+        image
+            .encoder()
+            .write_tag(tiff::tags::Tag::IccProfile, icc)
+            .expect("profile tag");
+    }
+    image.write_data(samples).expect("write");
+    out.into_inner()
+}
+
+/// The picture of a frame, without the letterbox bars, as a 24×16 grid of mean colours.
+fn picture_grid(rendered: &Rendered) -> Vec<[f64; 3]> {
+    let frame = decode(&rendered.frame.jpeg);
+    let place = placement(rendered.source_size, HD);
+    frame.grid(
+        place.x,
+        place.y,
+        place.size.width,
+        place.size.height,
+        24,
+        16,
+    )
+}
+
+fn whole_grid(width: u32, height: u32, rgb: Vec<u8>) -> Vec<[f64; 3]> {
+    Decoded { width, height, rgb }.grid(0, 0, width, height, 24, 16)
+}
+
+/// A CMYK TIFF without a profile gets the same conversion as the CMYK JPEG card.
+#[test]
+fn cmyk_tiff_matches_the_cmyk_jpeg() {
+    let (w, h, cmyk) = cmyk_card();
+    let tiff = tiff_file::<tiff::encoder::colortype::CMYK8>(w, h, &cmyk, None);
+    let rendered = renderer().render(&tiff).expect("renders");
+    assert_frame(&rendered.frame.jpeg, HD);
+    assert_eq!(rendered.format, Format::Tiff);
+    assert!(rendered.warnings.is_empty(), "{:?}", rendered.warnings);
+    assert_card_colours(&rendered, "CMYK TIFF");
+    let distance = grid_distance(
+        &picture_grid(&rendered),
+        &picture_grid(&render("edge/cmyk.jpg")),
+    );
+    assert!(distance < 1.5, "{distance:.2} from the CMYK JPEG's frame");
+}
+
+/// Ghostscript's CMYK press profile (Debian's `libgs-common`, installed by
+/// `scripts/deps.sh test`): a real lookup-table profile, under a free license.
+const PRESS_PROFILE: &str = "/usr/share/color/icc/ghostscript/default_cmyk.icc";
+
+/// A CMYK TIFF carrying a press profile is converted through it: the frame matches Little
+/// CMS's conversion of the same ink values with the same profile, which differs visibly from
+/// the profile-less formula.
+#[test]
+fn cmyk_tiff_profile_is_applied() {
+    use lcms2::{Intent, PixelFormat, Profile, Transform};
+    let icc = std::fs::read(PRESS_PROFILE)
+        .unwrap_or_else(|e| panic!("{PRESS_PROFILE} ({e}): scripts/deps.sh test installs it"));
+    let (w, h, cmyk) = cmyk_card();
+    let tiff = tiff_file::<tiff::encoder::colortype::CMYK8>(w, h, &cmyk, Some(&icc));
+    let rendered = renderer().render(&tiff).expect("renders");
+    assert_frame(&rendered.frame.jpeg, HD);
+    assert!(rendered.warnings.is_empty(), "{:?}", rendered.warnings);
+    // No card-colour check here: on press the card's blue corner (full cyan and magenta ink)
+    // really is the dull violet-blue the profile says, not the naive formula's pure blue.
+
+    // Little CMS takes ink percentages for CMYK_8: 0 = no ink, as TIFF stores them.
+    let to_srgb: Transform<[u8; 4], [u8; 3]> = Transform::new(
+        &Profile::new_icc(&icc).expect("profile"),
+        PixelFormat::CMYK_8,
+        &Profile::new_srgb(),
+        PixelFormat::RGB_8,
+        Intent::Perceptual,
+    )
+    .expect("transform");
+    let (inks, _) = cmyk.as_chunks::<4>();
+    let mut expected = vec![[0u8; 3]; inks.len()];
+    to_srgb.transform_pixels(inks, &mut expected);
+    let expected = whole_grid(w, h, expected.concat());
+    let ours = picture_grid(&rendered);
+    let distance = grid_distance(&ours, &expected);
+    let naive = grid_distance(&picture_grid(&render("edge/cmyk.jpg")), &expected);
+    eprintln!("press profile: {distance:.2} from Little CMS; the naive formula {naive:.2}");
+    assert!(distance < 3.0, "{distance:.2} from Little CMS's conversion");
+    assert!(
+        naive > 3.0 * distance.max(1.0),
+        "naive formula only {naive:.2} away"
+    );
+}
+
+/// A linear-light grey profile (gamma 1.0), made by Little CMS: its mid grey is far lighter
+/// in sRGB than the same number read as sRGB, so honouring the profile is visible.
+fn linear_gray_profile() -> lcms2::Profile {
+    let d50 = lcms2::CIExyY {
+        x: 0.3457,
+        y: 0.3585,
+        Y: 1.0,
+    };
+    lcms2::Profile::new_gray(&d50, &lcms2::ToneCurve::new(1.0)).expect("grey profile")
+}
+
+/// A grey ramp (left to right) with the sRGB values Little CMS gives it through `profile`.
+fn gray_ramp(profile: &lcms2::Profile) -> (u32, u32, Vec<u8>, Vec<u8>) {
+    use lcms2::{Intent, PixelFormat, Profile, Transform};
+    let (w, h) = (512u32, 256u32);
+    let gray: Vec<u8> = (0..w * h).map(|i| ((i % w) / 2) as u8).collect();
+    let to_srgb: Transform<u8, [u8; 3]> = Transform::new(
+        profile,
+        PixelFormat::GRAY_8,
+        &Profile::new_srgb(),
+        PixelFormat::RGB_8,
+        Intent::Perceptual,
+    )
+    .expect("transform");
+    let mut rgb = vec![[0u8; 3]; gray.len()];
+    to_srgb.transform_pixels(&gray, &mut rgb);
+    (w, h, gray, rgb.concat())
+}
+
+#[test]
+fn gray_icc_profiles_are_honoured_in_png_and_tiff() {
+    use image::ImageEncoder;
+    let profile = linear_gray_profile();
+    let icc = profile.icc().expect("icc bytes");
+    let (w, h, gray, expected_rgb) = gray_ramp(&profile);
+    let expected = whole_grid(w, h, expected_rgb);
+    let as_srgb = whole_grid(w, h, gray.iter().flat_map(|&g| [g, g, g]).collect());
+    let apart = grid_distance(&expected, &as_srgb);
+    assert!(apart > 20.0, "the profile must matter: only {apart:.2}");
+
+    let mut png = Vec::new();
+    let mut encoder = image::codecs::png::PngEncoder::new(&mut png);
+    encoder
+        .set_icc_profile(icc.clone())
+        .expect("PNG takes a profile");
+    encoder
+        .write_image(&gray, w, h, image::ExtendedColorType::L8)
+        .expect("png");
+    let tiff = tiff_file::<tiff::encoder::colortype::Gray8>(w, h, &gray, Some(&icc));
+
+    for (name, bytes, format) in [("PNG", png, Format::Png), ("TIFF", tiff, Format::Tiff)] {
+        let rendered = renderer().render(&bytes).expect("renders");
+        assert_eq!(rendered.format, format);
+        assert!(
+            rendered.warnings.is_empty(),
+            "{name}: {:?}",
+            rendered.warnings
+        );
+        let distance = grid_distance(&picture_grid(&rendered), &expected);
+        eprintln!("grey {name}: {distance:.2} from Little CMS ({apart:.2} if read as sRGB)");
+        assert!(
+            distance < 2.0,
+            "{name}: {distance:.2} from Little CMS's conversion"
+        );
+        let frame = decode(&rendered.frame.jpeg);
+        let [r, g, b] = frame.pixel(960, 540);
+        assert!(
+            r.abs_diff(g) <= 3 && g.abs_diff(b) <= 3,
+            "{name}: grey stays grey"
+        );
+    }
 }

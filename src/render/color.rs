@@ -11,13 +11,27 @@
 //! and no C dependency. CMYK without a profile gets the conversion every viewer uses for Adobe-style
 //! files (`R = (1-C)(1-K)`), since no better guess exists without one.
 
-use moxcms::{ColorProfile, DataColorSpace, Layout as CmsLayout, TransformOptions};
+use moxcms::{
+    CicpColorPrimaries, CicpProfile, ColorProfile, DataColorSpace, Layout as CmsLayout,
+    MatrixCoefficients, TransferCharacteristics, TransformOptions,
+};
 
 use super::{Layout, Pixels, Warning};
 
 /// An embedded ICC profile, parsed and checked, ready to convert pixels to sRGB.
 pub struct Profile {
     profile: ColorProfile,
+}
+
+/// Colour described by code points (ITU-T H.273) instead of an ICC profile, as HEIF and AVIF
+/// files do in their `nclx` box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cicp {
+    /// Colour primaries: 1 is BT.709 (sRGB's), 12 Display P3, 9 BT.2020, 2 unspecified.
+    pub primaries: u8,
+    /// Transfer characteristics: 13 is sRGB's curve, 1/6/14/15 BT.709's, 8 linear, 16 PQ,
+    /// 18 HLG, 2 unspecified.
+    pub transfer: u8,
 }
 
 impl Profile {
@@ -31,6 +45,52 @@ impl Profile {
                 None
             }
         }
+    }
+
+    /// The profile a [`Cicp`] describes; `None` when that is sRGB already (nothing to do) or
+    /// when it cannot be shown faithfully (a warning says why; the pixels are taken as sRGB).
+    ///
+    /// "Unspecified" means sRGB, the usual assumption for untagged pictures. The BT.709 family
+    /// of transfer curves is also taken as sRGB's: those numbers describe a camera's encoding,
+    /// and displays (BT.1886) show them with a curve close to sRGB's, which is what viewers do
+    /// too. HDR curves (PQ, HLG) would need tone mapping, which framecast does not do.
+    pub fn from_cicp(cicp: Cicp, warnings: &mut Vec<Warning>) -> Option<Profile> {
+        let primaries = match cicp.primaries {
+            2 => 1,
+            p => p,
+        };
+        let transfer = match cicp.transfer {
+            1 | 2 | 6 | 14 | 15 => 13,
+            t => t,
+        };
+        if primaries == 1 && transfer == 13 {
+            return None;
+        }
+        let mut refuse = |why: String| {
+            warnings.push(Warning::BadIccProfile(format!(
+                "colour code points {}/{}: {why}",
+                cicp.primaries, cicp.transfer
+            )));
+            None
+        };
+        if matches!(transfer, 16 | 18) {
+            return refuse("an HDR transfer curve, shown without tone mapping".into());
+        }
+        let color_primaries = match CicpColorPrimaries::try_from(primaries) {
+            Ok(p) if p != CicpColorPrimaries::Reserved => p,
+            _ => return refuse("unknown primaries".into()),
+        };
+        let transfer_characteristics = match TransferCharacteristics::try_from(transfer) {
+            Ok(t) if t != TransferCharacteristics::Reserved => t,
+            _ => return refuse("unknown transfer curve".into()),
+        };
+        let profile = ColorProfile::new_from_cicp(CicpProfile {
+            color_primaries,
+            transfer_characteristics,
+            matrix_coefficients: MatrixCoefficients::Identity,
+            full_range: true,
+        });
+        Some(Profile { profile })
     }
 
     /// Whether the profile describes CMYK samples.

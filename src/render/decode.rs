@@ -3,8 +3,10 @@
 //! The format is taken from the content ([`Format::sniff`]), never the name. Before any pixel
 //! buffer is allocated the header's size is checked against the [`Limits`], so a 3 KB PNG that
 //! claims 60000×60000 pixels is refused in microseconds. JPEG goes to libjpeg-turbo at the
-//! smallest DCT scale that still covers the frame in its fill mode; the other formats go to the `image` crate at
-//! full size (they offer no cheaper path). All results are normalised to [`Pixels`] in sRGB.
+//! smallest DCT scale that still covers the frame in its fill mode; HEIC and AVIF to libheif
+//! (`heif.rs`); CMYK TIFF to the `tiff` crate (`cmyk_tiff.rs`); the other formats to the
+//! `image` crate at full size (they offer no cheaper path). All results are normalised to
+//! [`Pixels`] in sRGB.
 
 use std::io::Cursor;
 
@@ -14,6 +16,7 @@ use super::color::{self, Profile};
 use super::jpeg::{self, ColorModel, Markers};
 use super::orient::Orientation;
 use super::{Error, Fit, Layout, Limits, Pixels, Size, Warning};
+use super::{cmyk_tiff, heif};
 use crate::format::Format;
 
 /// What decoding produced.
@@ -47,11 +50,13 @@ pub fn decode(
     })?;
     if !format.is_decodable() {
         return Err(Error::Unsupported(format!(
-            "{format} (HEIF) photos cannot be decoded yet; convert them to JPEG"
+            "{format} photos cannot be decoded"
         )));
     }
     match format {
         Format::Jpeg => decode_jpeg(bytes, target, fit, limits, warnings),
+        Format::Heic | Format::Avif => heif::decode(bytes, format, limits, warnings),
+        Format::Tiff if cmyk_tiff::is_cmyk(bytes) => cmyk_tiff::decode(bytes, limits, warnings),
         _ => decode_other(bytes, format, limits, warnings),
     }
 }
@@ -203,23 +208,33 @@ fn decode_other(
         },
     };
     let image = DynamicImage::from_decoder(decoder).map_err(map)?;
-    let mut pixels = if image.color().has_alpha() {
-        let rgba = image.into_rgba8();
-        Pixels::new(rgba.width(), rgba.height(), Layout::Rgba, rgba.into_raw())
-    } else {
-        let rgb = image.into_rgb8();
-        Pixels::new(rgb.width(), rgb.height(), Layout::Rgb, rgb.into_raw())
+    let profile = icc.as_deref().and_then(|icc| Profile::parse(icc, warnings));
+    // A grey picture with a grey profile goes through the profile's curve straight to sRGB;
+    // expanded to RGB first, the profile would no longer fit the pixels.
+    let gray = match &profile {
+        Some(p) if p.is_gray() && !image.color().has_color() => {
+            gray_through_profile(p, &image, warnings)
+        }
+        _ => None,
+    };
+    let converted = gray.is_some();
+    let mut pixels = match gray {
+        Some(pixels) => Some(pixels),
+        None if image.color().has_alpha() => {
+            let rgba = image.into_rgba8();
+            Pixels::new(rgba.width(), rgba.height(), Layout::Rgba, rgba.into_raw())
+        }
+        None => {
+            let rgb = image.into_rgb8();
+            Pixels::new(rgb.width(), rgb.height(), Layout::Rgb, rgb.into_raw())
+        }
     }
     .ok_or_else(|| Error::Corrupt {
         format,
         detail: "decoded buffer does not match the header size".into(),
     })?;
-    if let Some(profile) = icc.as_deref().and_then(|icc| Profile::parse(icc, warnings)) {
-        // Grey images were expanded to RGB above, so a grey profile no longer applies; its
-        // curve is close to sRGB's in practice.
-        if !profile.is_gray() {
-            profile.rgb_to_srgb(&mut pixels, warnings);
-        }
+    if let Some(profile) = profile.filter(|_| !converted) {
+        profile.rgb_to_srgb(&mut pixels, warnings);
     }
     Ok(Decoded {
         pixels,
@@ -227,6 +242,29 @@ fn decode_other(
         format,
         stored_size: Size { width, height },
     })
+}
+
+/// Grey pixels (with or without alpha) through a grey profile to sRGB; `None` if the colour
+/// engine refused (a warning says why).
+fn gray_through_profile(
+    profile: &Profile,
+    image: &DynamicImage,
+    warnings: &mut Vec<Warning>,
+) -> Option<Pixels> {
+    let (width, height) = (image.width(), image.height());
+    if !image.color().has_alpha() {
+        return profile.gray_to_srgb(image.to_luma8().as_raw(), width, height, warnings);
+    }
+    let gray_alpha = image.to_luma_alpha8();
+    let luma: Vec<u8> = gray_alpha.pixels().map(|p| p[0]).collect();
+    let rgb = profile.gray_to_srgb(&luma, width, height, warnings)?;
+    let rgba = rgb
+        .data
+        .chunks_exact(3)
+        .zip(gray_alpha.pixels())
+        .flat_map(|(c, p)| [c[0], c[1], c[2], p[1]])
+        .collect();
+    Pixels::new(width, height, Layout::Rgba, rgba)
 }
 
 fn image_error(e: ImageError, format: Format) -> Error {
@@ -321,9 +359,10 @@ mod tests {
             decode(b"hello world", t, Fit::Letterbox, &l, &mut w),
             Err(Error::NotAnImage(_))
         ));
+        // A HEIF brand and nothing after it: recognised, then refused by libheif.
         assert!(matches!(
             decode(b"\0\0\0\x18ftypheic\0\0\0\0", t, Fit::Letterbox, &l, &mut w),
-            Err(Error::Unsupported(m)) if m.contains("HEIC")
+            Err(Error::Corrupt { .. } | Error::Truncated(_))
         ));
     }
 }

@@ -11,8 +11,8 @@
 //!
 //! 1. [`decode`]: recognise the format by content, check the header against the [`Limits`]
 //!    before any large allocation, decode (JPEG at a reduced DCT scale when the frame, in its
-//!    fill mode, needs much less than the photo) and convert embedded colour profiles to sRGB
-//!    ([`color`]);
+//!    fill mode, needs much less than the photo; HEIC and AVIF through libheif, which also
+//!    turns them upright) and convert embedded colour profiles to sRGB ([`color`]);
 //! 2. [`orient`]: apply the EXIF orientation (all eight values) to the pixels;
 //! 3. [`fit`]: composite alpha onto the background, scale and fill the frame as the [`Fit`]
 //!    says ([`blur`] makes the soft backdrop);
@@ -26,10 +26,12 @@
 //! callers decide where the work runs.
 
 pub mod blur;
+mod cmyk_tiff;
 pub mod color;
 pub mod decode;
 pub mod encode;
 pub mod fit;
+mod heif;
 mod jpeg;
 pub mod orient;
 mod pixels;
