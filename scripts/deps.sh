@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, from Debian packages and only where missing, what building framecast needs on a
-# bare machine. With "test" it adds the real clients the tests drive (ffmpeg, VLC, Chromium);
-# with "bench" the peers `make bench` compares framecast with (libvips' CLI, pyvips, Pillow).
+# bare machine. With "test" it adds the real clients the tests drive (ffmpeg, VLC, Chromium,
+# Firefox ESR); with "bench" the peers `make bench` compares framecast with (libvips' CLI,
+# pyvips, Pillow).
 set -euo pipefail
 
 need=()
@@ -16,6 +17,7 @@ have pkg-config || need+=(pkg-config)
 if [[ "${1:-}" == "test" ]]; then
   have ffmpeg || need+=(ffmpeg)
   have chromium || need+=(chromium)
+  have firefox-esr || need+=(firefox-esr)
   # cvlc and the demuxers, decoders and the scene filter the test uses.
   have cvlc || need+=(vlc-bin)
   [[ -e /usr/lib/x86_64-linux-gnu/vlc/plugins/video_filter/libscene_plugin.so ]] ||
