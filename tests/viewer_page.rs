@@ -53,7 +53,17 @@ fn free_port() -> SocketAddr {
 /// One server generation: the library in process, or the real binary.
 enum Server {
     InProcess(TestServer),
-    Binary(Child),
+    Binary(Binary),
+}
+
+/// The real binary, killed if a failing test leaves it running.
+struct Binary(Child);
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 impl Server {
@@ -82,7 +92,7 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("framecast serve starts");
-        Server::Binary(child)
+        Server::Binary(Binary(child))
     }
 
     /// In process: cancelled, every stream ends cleanly. The binary: SIGKILL.
@@ -91,9 +101,9 @@ impl Server {
             Server::InProcess(mut server) => {
                 assert!(server.shutdown(Duration::from_secs(15)), "shutdown");
             }
-            Server::Binary(mut child) => {
-                child.kill().expect("SIGKILL");
-                child.wait().expect("reaped");
+            Server::Binary(mut binary) => {
+                binary.0.kill().expect("SIGKILL");
+                binary.0.wait().expect("reaped");
             }
         }
     }

@@ -36,7 +36,7 @@ pub enum Kind {
 /// A headless browser showing one page; killed when dropped.
 pub struct Browser {
     pub kind: Kind,
-    child: Child,
+    _process: Process,
     socket: WebSocket,
     /// The BiDi browsing context (Firefox).
     context: String,
@@ -75,13 +75,15 @@ impl Browser {
         if !javascript {
             command.arg("--blink-settings=scriptEnabled=false");
         }
-        let child = command
-            .arg(url)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromium starts");
+        let process = Process(
+            command
+                .arg(url)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromium starts"),
+        );
         // Chromium writes the port it chose into the profile once it listens.
         let port_file = profile.path().join("DevToolsActivePort");
         let port: u16 = poll(Duration::from_secs(30), "Chromium's DevTools port", || {
@@ -106,7 +108,7 @@ impl Browser {
         let socket = WebSocket::connect(port, &ws_path);
         let mut browser = Browser {
             kind: Kind::Chromium,
-            child,
+            _process: process,
             socket,
             context: String::new(),
             next_id: 0,
@@ -154,6 +156,7 @@ user_pref("extensions.update.enabled", false);
             .expect("firefox-esr starts");
         // "WebDriver BiDi listening on ws://127.0.0.1:PORT"
         let stderr = child.stderr.take().expect("stderr");
+        let process = Process(child);
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut sent = false;
@@ -173,7 +176,7 @@ user_pref("extensions.update.enabled", false);
         let socket = WebSocket::connect(port, "/session");
         let mut browser = Browser {
             kind: Kind::Firefox,
-            child,
+            _process: process,
             socket,
             context: String::new(),
             next_id: 0,
@@ -261,10 +264,13 @@ user_pref("extensions.update.enabled", false);
     }
 }
 
-impl Drop for Browser {
+/// A browser process, killed when the test is done with it, passed or failed.
+struct Process(Child);
+
+impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
