@@ -2,7 +2,7 @@
 CARGO ?= cargo
 LISTEN ?= 0.0.0.0:8080
 
-.PHONY: run test lint fmt bench deps deps-test doc clean
+.PHONY: run test test-clients lint fmt bench deps deps-test deps-clients doc clean
 
 ## run: serve the sample gallery in assets/; the URLs to open are printed at start
 run: deps
@@ -13,6 +13,13 @@ run: deps
 test: lint
 	@./scripts/deps.sh test
 	$(CARGO) test --all-targets
+
+## test-clients: every recipe of the README's "Screens and players" against the real server:
+## the page in Chromium and Firefox ESR, VLC, mpv, ffmpeg, GStreamer, OpenCV, requests
+test-clients: deps
+	@./scripts/deps.sh test
+	@./scripts/deps.sh clients
+	$(CARGO) test --test players --test viewer_page --test real_clients -- --include-ignored
 
 ## lint: formatting and clippy, warnings are errors
 lint: deps
@@ -35,6 +42,9 @@ deps:
 
 deps-test:
 	@./scripts/deps.sh test
+
+deps-clients:
+	@./scripts/deps.sh clients
 
 doc:
 	$(CARGO) doc --no-deps

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs, from Debian packages and only where missing, what building framecast needs on a
-# bare machine. With "test" it adds the real clients the tests drive (ffmpeg, VLC, Chromium);
-# with "bench" the peers `make bench` compares framecast with (libvips' CLI, pyvips, Pillow).
+# bare machine. With "test" it adds the real clients the tests drive (ffmpeg, VLC, Chromium,
+# Firefox ESR); with "clients" the players of `make test-clients` (mpv, GStreamer, Python with
+# OpenCV and requests); with "bench" the peers `make bench` compares framecast with (libvips'
+# CLI, pyvips, Pillow).
 set -euo pipefail
 
 need=()
@@ -24,6 +26,7 @@ pc dav1d || need+=(libdav1d-dev)
 if [[ "${1:-}" == "test" ]]; then
   have ffmpeg || need+=(ffmpeg)
   have chromium || need+=(chromium)
+  have firefox-esr || need+=(firefox-esr)
   # cvlc and the demuxers, decoders and the scene filter the test uses.
   have cvlc || need+=(vlc-bin)
   [[ -e /usr/lib/x86_64-linux-gnu/vlc/plugins/video_filter/libscene_plugin.so ]] ||
@@ -34,6 +37,25 @@ if [[ "${1:-}" == "test" ]]; then
   have heif-enc || need+=(libheif-examples)
   # A real CMYK press profile under a free license (Ghostscript's) for the CMYK TIFF test.
   [[ -e /usr/share/color/icc/ghostscript/default_cmyk.icc ]] || need+=(libgs-common)
+fi
+
+if [[ "${1:-}" == "clients" ]]; then
+  have mpv || need+=(mpv)
+  have gst-launch-1.0 || need+=(gstreamer1.0-tools)
+  # souphttpsrc, multipartdemux and jpegdec are in -good; videoconvert in -base.
+  have gst-inspect-1.0 && gst-inspect-1.0 souphttpsrc >/dev/null 2>&1 ||
+    need+=(gstreamer1.0-plugins-good gstreamer1.0-plugins-base)
+  have ffmpeg || need+=(ffmpeg)
+  # The GStreamer recipe also runs as written, its window on a virtual display.
+  have xvfb-run || need+=(xvfb xauth)
+  # Debian's own Python takes Debian's packages (it refuses pip installs); another Python
+  # on the PATH gets them from PyPI below.
+  if ! have python3; then
+    need+=(python3 python3-opencv python3-requests)
+  elif [[ "$(command -v python3)" == /usr/bin/python3 ]]; then
+    python3 -c 'import cv2' 2>/dev/null || need+=(python3-opencv)
+    python3 -c 'import requests' 2>/dev/null || need+=(python3-requests)
+  fi
 fi
 
 if [[ "${1:-}" == "bench" ]]; then
@@ -49,6 +71,13 @@ if ((${#need[@]})); then
   echo "deps: installing ${need[*]}" >&2
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if [[ "${1:-}" == "clients" ]]; then
+  python3 -c 'import cv2, requests' 2>/dev/null || {
+    echo "deps: installing opencv-python-headless and requests from PyPI" >&2
+    python3 -m pip install -q opencv-python-headless requests
+  }
 fi
 
 if [[ "${1:-}" == "bench" ]]; then

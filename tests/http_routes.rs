@@ -25,8 +25,9 @@ fn the_page_shows_the_stream_without_external_assets() {
     assert_eq!(r.status, 200);
     assert!(r.headers["content-type"].starts_with("text/html"));
     let html = String::from_utf8(r.body).expect("utf-8");
-    assert!(html.contains("<img id=\"frame\" src=\"stream.mjpg\""));
+    assert!(html.contains("<noscript><img class=\"frame\" src=\"stream.mjpg\""));
     assert!(html.contains("onerror"), "reconnects after an error");
+    assert!(html.contains("api/instance"), "watches its stream");
     assert!(
         !html.contains("http://") && !html.contains("https://"),
         "no external assets"
@@ -113,4 +114,67 @@ fn unknown_paths_are_404_and_bad_queries_400() {
         "{reason}"
     );
     assert_eq!(server.get("POST", "/snapshot.jpg").status, 405);
+}
+
+#[test]
+fn the_page_passes_its_query_to_the_stream() {
+    let server = server();
+    let r = server.get("GET", "/?token=abc&lang=en");
+    assert_eq!(r.status, 200);
+    let html = String::from_utf8(r.body).expect("utf-8");
+    assert!(
+        html.contains("src=\"stream.mjpg?token=abc&amp;lang=en\""),
+        "the no-script stream keeps the page's query"
+    );
+}
+
+#[test]
+fn the_instance_endpoint_follows_a_tagged_stream() {
+    let server = server();
+    let instance = |query: &str| {
+        let r = server.get("GET", &format!("/api/instance{query}"));
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.headers["connection"], "close",
+            "a fresh connection per poll"
+        );
+        assert!(r.headers["cache-control"].contains("no-store"));
+        serde_json::from_slice::<serde_json::Value>(&r.body).expect("JSON")
+    };
+    let bare = instance("");
+    let id = bare["instance"]
+        .as_str()
+        .expect("an instance id")
+        .to_string();
+    assert!(bare["client"].is_null());
+    assert_eq!(bare["refresh_ms"], 1000);
+    assert_eq!(instance("?client=tv-1")["client"]["connected"], false);
+
+    // Tagged on either stream URL, with other parameters around it.
+    for request in [
+        "GET /stream.mjpg?token=x&client=tv-1 HTTP/1.1",
+        "GET /?action=stream&client=tv-1 HTTP/1.1",
+    ] {
+        let mut stream = server.stream(request);
+        for _ in 0..3 {
+            stream.next_jpeg();
+        }
+        let seen = instance("?client=tv-1");
+        assert_eq!(seen["instance"], id.as_str(), "same process, same id");
+        assert_eq!(seen["ready"], true);
+        assert_eq!(seen["client"]["connected"], true);
+        assert!(seen["client"]["parts"].as_u64().expect("parts") >= 3);
+        assert_eq!(instance("?client=tv-2")["client"]["connected"], false);
+        drop(stream);
+        let left = std::time::Instant::now();
+        while instance("?client=tv-1")["client"]["connected"] == true {
+            assert!(left.elapsed() < Duration::from_secs(10), "still listed");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    // Another server, as after a restart, is another instance.
+    let other = self::server();
+    let r = other.get("GET", "/api/instance");
+    let theirs: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON");
+    assert_ne!(theirs["instance"], id.as_str());
 }

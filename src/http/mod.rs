@@ -11,6 +11,7 @@
 //! | `/stream.mjpg`, `/stream`, `/video_feed`, `/?action=stream` | the MJPEG stream |
 //! | `/snapshot.jpg`, `/?action=snapshot` | the current picture |
 //! | `/` | the viewer page |
+//! | `/api/instance` | what the viewer page polls to heal its stream |
 //! | `/api/status`, `/healthz`, `/metrics` | status |
 //!
 //! The mjpg-streamer URLs (`/?action=…`) are what IP-camera apps and Home Assistant expect.
@@ -21,6 +22,7 @@ pub mod error;
 pub mod mjpeg;
 pub mod page;
 pub mod status;
+pub mod viewers;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -41,6 +43,7 @@ use crate::schedule::Schedule;
 use clients::Clients;
 pub use error::Error;
 use mjpeg::Parts;
+use viewers::Viewers;
 
 /// HTTP options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +71,8 @@ pub struct State {
     schedule: Arc<Schedule>,
     cache: Arc<Cache>,
     clients: Arc<Clients>,
+    /// The streams viewer pages tagged, and this process's instance id.
+    viewers: Viewers,
     /// The current picture framed as a multipart part, built once for all clients.
     parts: Arc<Parts>,
     options: Options,
@@ -88,6 +93,7 @@ impl State {
             schedule,
             cache,
             clients: Arc::new(Clients::default()),
+            viewers: Viewers::default(),
             parts: Arc::new(Parts::default()),
             options,
             cancel,
@@ -118,6 +124,11 @@ pub fn routes(
     let with_state = warp::any().map(move || Arc::clone(&state));
     let get_or_head = warp::get().or(warp::head()).unify().and(warp::method());
     let peer = warp::ext::optional::<Peer>();
+    // The viewer page tags its stream with `?client=`; other parameters (a token, cache
+    // busters) are for others. A query that does not parse is no query here.
+    let query = warp::query::<HashMap<String, String>>()
+        .or(warp::any().map(HashMap::new))
+        .unify();
 
     let stream_path = warp::path("stream.mjpg")
         .or(warp::path("stream"))
@@ -129,10 +140,16 @@ pub fn routes(
         .and(get_or_head)
         .and(peer)
         .and(warp::path::full())
+        .and(query)
         .and(with_state.clone())
         .map(
-            |method: Method, peer: Option<Peer>, path: warp::path::FullPath, state: Arc<State>| {
-                stream(&state, &method, peer, path.as_str())
+            |method: Method,
+             peer: Option<Peer>,
+             path: warp::path::FullPath,
+             query: HashMap<String, String>,
+             state: Arc<State>| {
+                let client = query.get("client").map(String::as_str);
+                stream(&state, &method, peer, path.as_str(), client)
             },
         );
 
@@ -144,25 +161,37 @@ pub fn routes(
             |method: Method, state: Arc<State>| async move { snapshot(&state, &method).await },
         );
 
+    let raw_query = warp::query::raw().or(warp::any().map(String::new)).unify();
     let root = warp::path::end()
         .and(get_or_head)
         .and(warp::query::<HashMap<String, String>>())
+        .and(raw_query)
         .and(peer)
         .and(with_state.clone())
         .and_then(
             |method: Method,
              query: HashMap<String, String>,
+             raw_query: String,
              peer: Option<Peer>,
              state: Arc<State>| async move {
                 match action(&query)? {
-                    Action::Page => Ok(page::page()),
-                    Action::Stream => Ok(stream(&state, &method, peer, "/?action=stream")),
+                    Action::Page => Ok(page::page(&raw_query)),
+                    Action::Stream => {
+                        let client = query.get("client").map(String::as_str);
+                        Ok(stream(&state, &method, peer, "/?action=stream", client))
+                    }
                     Action::Snapshot => snapshot(&state, &method).await,
                 }
             },
         );
 
     let api = warp::get().and(with_state);
+    let instance = warp::path!("api" / "instance")
+        .and(api.clone())
+        .and(query)
+        .map(|state: Arc<State>, query: HashMap<String, String>| {
+            viewers::instance(&state, query.get("client").map(String::as_str))
+        });
     let status = warp::path!("api" / "status")
         .and(api.clone())
         .map(|state: Arc<State>| status::status(&state));
@@ -179,6 +208,8 @@ pub fn routes(
         .or(root)
         .unify()
         .or(status)
+        .unify()
+        .or(instance)
         .unify()
         .or(healthz)
         .unify()
@@ -209,6 +240,7 @@ fn stream(
     method: &Method,
     peer: Option<Peer>,
     path: &str,
+    client: Option<&str>,
 ) -> warp::reply::Response {
     if method == Method::HEAD {
         let mut response = warp::reply::Response::new(Default::default());
@@ -216,6 +248,9 @@ fn stream(
         return response;
     }
     let guard = state.clients.join(peer.map(|p| p.0), path);
+    if let Some(client) = client {
+        state.viewers.track(client, &guard.counters);
+    }
     mjpeg::response(
         state.schedule.subscribe(),
         Arc::clone(&state.parts),

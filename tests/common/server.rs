@@ -22,6 +22,15 @@ pub struct TestServer {
 impl TestServer {
     /// Serves `dirs` with the defaults changed by `tweak`.
     pub fn start(dirs: Vec<PathBuf>, tweak: impl FnOnce(&mut Settings)) -> TestServer {
+        TestServer::start_on("127.0.0.1:0".parse().expect("addr"), dirs, tweak)
+    }
+
+    /// Like [`TestServer::start`], on a given address (a fixed port, to restart on it).
+    pub fn start_on(
+        listen: SocketAddr,
+        dirs: Vec<PathBuf>,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> TestServer {
         let mut settings = Settings {
             threads: 2,
             ..Settings::default()
@@ -35,7 +44,7 @@ impl TestServer {
             .expect("runtime");
         let cancel = CancellationToken::new();
         let running = runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .expect("bind loopback");
             server::start(listener, settings, cancel.clone())
