@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod server;
+pub mod sockets;
 
 use std::path::PathBuf;
 
