@@ -11,13 +11,13 @@
 //!   but busy server as dead) and turn everything else away with 503 and `Retry-After`, one
 //!   request each, then close. They never make anyone wait: with all of them taken, the
 //!   oldest gives way to the newest, so a flood of silent connections cannot keep a health
-//!   check out, and the process never holds more than the cap plus these few descriptors;
+//!   check out, and the process holds little more than the cap plus these few descriptors;
 //! - a connection that sends no complete request head for [`super::Options::idle_timeout`]
 //!   is closed, whether it is new or idle between keep-alive requests (hyper's header read
 //!   timeout starts whenever it waits for a head);
-//! - hyper's write buffer is kept to its minimum, so a stream hands hyper its next part only
-//!   once the last one is in the socket: the skip logic in [`super::mjpeg`] sees backpressure
-//!   after one frame, not after hundreds of kilobytes of small ones;
+//! - hyper's buffer is kept to its minimum (8 KiB), so hyper asks a stream for its next part
+//!   only once less than that is waiting for the socket: the skip logic in [`super::mjpeg`]
+//!   sees backpressure after one frame, not after 400 KB of them (hyper's default);
 //! - the socket send buffer holds about two frames ([`super::send_buffer`]);
 //! - every request passes the access check first ([`super::access`]), whatever route it is
 //!   for, except `/healthz`.
@@ -179,7 +179,7 @@ where
         builder.timer(TokioTimer::new()).max_buf_size(HYPER_BUFFER);
         if let Ok(permit) = Arc::clone(&main).try_acquire_owned() {
             builder.header_read_timeout(options.idle_timeout);
-            let service = main_service(Arc::clone(&state), routes.clone(), peer);
+            let service = service(Arc::clone(&state), routes.clone(), peer, Slot::Main);
             let connection = graceful.watch(builder.serve_connection(io, service));
             let stop = hard_stop.clone();
             tokio::spawn(async move {
@@ -193,7 +193,7 @@ where
             builder
                 .keep_alive(false)
                 .header_read_timeout(OVERFLOW_HEAD_TIMEOUT.min(options.idle_timeout));
-            let service = overflow_service(Arc::clone(&state), routes.clone(), peer);
+            let service = service(Arc::clone(&state), routes.clone(), peer, Slot::Overflow);
             let connection = graceful.watch(builder.serve_connection(io, service));
             let (id, evict) = overflow.admit(&hard_stop);
             let overflow = Arc::clone(&overflow);
@@ -239,11 +239,19 @@ where
 
 type Request = hyper::Request<hyper::body::Incoming>;
 
-/// Every route, behind the access check.
-fn main_service<F>(
+/// What a connection was given: a slot, or one of the overflow slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Main,
+    Overflow,
+}
+
+/// The routes as a hyper service, behind [`gate`].
+fn service<F>(
     state: Arc<State>,
     routes: F,
     peer: SocketAddr,
+    slot: Slot,
 ) -> impl hyper::service::Service<
     Request,
     Response = warp::reply::Response,
@@ -261,56 +269,37 @@ where
     let filter = warp::service(routes);
     hyper::service::service_fn(move |mut request: Request| {
         request.extensions_mut().insert(Peer(peer));
-        let access = &state.options.access;
-        let uri = request.uri();
-        let denied = (!access.allows(uri.path(), uri.query(), request.headers())).then(|| {
-            tracing::info!(%peer, path = uri.path(), "refused: no valid credentials");
-            access.challenge()
-        });
+        let answer = gate(&state, slot, peer, &request);
         let mut filter = filter.clone();
         async move {
-            match denied {
-                Some(challenge) => Ok(challenge),
+            match answer {
+                Some(response) => Ok(response),
                 None => filter.call(request).await,
             }
         }
     })
 }
 
-/// `/healthz` as usual, 503 for anything else.
-fn overflow_service<F>(
-    state: Arc<State>,
-    routes: F,
+/// The answer a request gets before any route sees it, if any: 503 on the overflow path for
+/// anything but `/healthz`, 401 without valid credentials. Being in front of every route, it
+/// covers routes added later too.
+fn gate(
+    state: &State,
+    slot: Slot,
     peer: SocketAddr,
-) -> impl hyper::service::Service<
-    Request,
-    Response = warp::reply::Response,
-    Error = Infallible,
-    Future = impl std::future::Future<Output = Result<warp::reply::Response, Infallible>> + Send,
-> + Send
-+ 'static
-where
-    F: Filter<Extract = (warp::reply::Response,), Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-{
-    let filter = warp::service(routes);
-    hyper::service::service_fn(move |mut request: Request| {
-        request.extensions_mut().insert(Peer(peer));
-        let busy = (request.uri().path() != OPEN_PATH).then(|| {
-            error::busy(&format!(
-                "framecast is serving its limit of {} connections; try again later",
-                state.connections.max()
-            ))
-        });
-        let mut filter = filter.clone();
-        async move {
-            match busy {
-                Some(response) => Ok(response),
-                None => filter.call(request).await,
-            }
-        }
-    })
+    request: &Request,
+) -> Option<warp::reply::Response> {
+    let uri = request.uri();
+    if slot == Slot::Overflow && uri.path() != OPEN_PATH {
+        return Some(error::busy(&format!(
+            "framecast is serving its limit of {} connections; try again later",
+            state.connections.max()
+        )));
+    }
+    let access = &state.options.access;
+    if access.allows(uri.path(), uri.query(), request.headers()) {
+        return None;
+    }
+    tracing::info!(%peer, path = uri.path(), "refused: no valid credentials");
+    Some(access.challenge())
 }
