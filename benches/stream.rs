@@ -129,6 +129,8 @@ fn main() {
             "2",
             "--cache-size",
             CACHE,
+            "--max-clients",
+            &clients.to_string(),
         ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

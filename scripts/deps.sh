@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs, from Debian packages and only where missing, what building framecast needs on a
-# bare machine. With "test" it adds the real clients the tests drive (ffmpeg, VLC, Chromium,
-# Firefox ESR); with "clients" the players of `make test-clients` (mpv, GStreamer, Python with
-# OpenCV and requests); with "bench" the peers `make bench` compares framecast with (libvips'
-# CLI, pyvips, Pillow).
+# bare machine. With "test" it adds the real clients and tools the tests drive (ffmpeg, VLC,
+# Chromium, Firefox ESR, nginx as a TLS proxy, openssl, ss, prlimit); with "clients" the players
+# of `make test-clients` (mpv, GStreamer, Python with OpenCV and requests); with "bench" the
+# peers `make bench` compares framecast with (libvips' CLI, pyvips, Pillow).
 set -euo pipefail
 
 need=()
@@ -32,7 +32,11 @@ if [[ "${1:-}" == "test" ]]; then
   [[ -e /usr/lib/x86_64-linux-gnu/vlc/plugins/video_filter/libscene_plugin.so ]] ||
     compgen -G "/usr/lib/*/vlc/plugins/video_filter/libscene_plugin.so" >/dev/null ||
     need+=(vlc-plugin-base)
-  have setpriv || need+=(util-linux)
+  have setpriv && have prlimit || need+=(util-linux)
+  # ss (socket queues and memory), nginx and openssl (the TLS proxy in contrib/nginx).
+  have ss || need+=(iproute2)
+  [[ -x /usr/sbin/nginx ]] || have nginx || need+=(nginx)
+  have openssl || need+=(openssl)
   # heif-enc makes the HEIC and AVIF test files (x265 and aom encoders, through Debian's libheif).
   have heif-enc || need+=(libheif-examples)
   # A real CMYK press profile under a free license (Ghostscript's) for the CMYK TIFF test.

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use framecast::http::access::{Credentials, Token};
 use framecast::render::{Fit, Limits, Rgb, Size, Spec};
 use framecast::server::Settings;
 use framecast::{cache, discover, http, schedule};
@@ -158,14 +159,65 @@ pub struct ServeArgs {
     #[arg(long, env = "FRAMECAST_WRITE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub write_timeout: Duration,
 
+    /// Stream clients served at once; past it a new stream gets 503 with Retry-After
+    /// (snapshots and status are not stream clients).
+    #[arg(long, env = "FRAMECAST_MAX_CLIENTS", default_value_t = 64, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_clients: u32,
+
+    /// Connections of any kind served at once [default: half the open-file limit left after
+    /// a reserve, at most 4096]. Past it /healthz still answers and the rest get 503.
+    #[arg(long, env = "FRAMECAST_MAX_CONNECTIONS", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+
+    /// A connection that sends no complete request for this long is closed (new ones that
+    /// say nothing, and idle keep-alive ones).
+    #[arg(long, env = "FRAMECAST_IDLE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// Require this user name and password (HTTP Basic: open http://USER:PASSWORD@host:port/).
+    #[arg(
+        long,
+        env = "FRAMECAST_AUTH",
+        value_name = "USER:PASSWORD",
+        hide_env_values = true
+    )]
+    pub auth: Option<Credentials>,
+
+    /// Require this token, as ?token=TOKEN in the URL (for screens that can only open a plain
+    /// URL) or as the password of any user: 8 to 256 of A-Z a-z 0-9 - . _ ~
+    #[arg(
+        long,
+        env = "FRAMECAST_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<Token>,
+
     #[command(flatten)]
     pub frame: FrameArgs,
 }
 
+/// File descriptors kept aside for everything but client connections: photos being read by
+/// the workers, the runtime, logs, the listener.
+const RESERVED_FILES: u64 = 64;
+
+/// The default connection cap for a process allowed `open_files` descriptors: half of what is
+/// left after the reserve and the overflow slots, so the cap stays well below the limit, and
+/// at most 4096, which is more than a home network has screens and costs little memory.
+pub fn default_max_connections(open_files: u64) -> usize {
+    let spare = open_files.saturating_sub(RESERVED_FILES + http::listen::OVERFLOW_SLOTS as u64);
+    usize::try_from(spare / 2)
+        .unwrap_or(usize::MAX)
+        .clamp(8, 4096)
+}
+
 impl ServeArgs {
-    /// The validated configuration. `--fit pair` is refused: a stream shows one photo at a
+    /// The validated configuration for a process allowed `open_files` file descriptors.
+    /// `--fit pair` is refused: a stream shows one photo at a
     /// time, and its timeline cannot yet put two on one frame.
-    pub fn into_config(self) -> anyhow::Result<ServeConfig> {
+    pub fn into_config(self, open_files: u64) -> anyhow::Result<ServeConfig> {
         if self.frame.fit == Fit::Pair {
             anyhow::bail!(
                 "--fit pair is not available for `serve` yet: the stream shows one photo at a \
@@ -201,6 +253,15 @@ impl ServeArgs {
                         ..Default::default()
                     },
                     write_timeout: self.write_timeout,
+                    max_clients: self.max_clients as usize,
+                    max_connections: self
+                        .max_connections
+                        .map_or_else(|| default_max_connections(open_files), |n| n as usize),
+                    idle_timeout: self.idle_timeout,
+                    access: http::Access {
+                        basic: self.auth,
+                        token: self.token,
+                    },
                     ..Default::default()
                 },
             },
@@ -370,7 +431,7 @@ mod tests {
         let Command::Serve(args) = cli.command else {
             panic!("not serve")
         };
-        let config = args.into_config().expect("valid");
+        let config = args.into_config(1024).expect("valid");
         assert_eq!(config.listen, "0.0.0.0:8080".parse().expect("addr"));
         assert_eq!(config.settings.discover.roots, [PathBuf::from(".")]);
         assert_eq!(config.settings.timing.interval, Duration::from_secs(5));
@@ -387,7 +448,7 @@ mod tests {
             let Command::Serve(args) = cli.command else {
                 panic!("not serve")
             };
-            args.into_config()
+            args.into_config(1024)
                 .map(|c| c.settings.spec.fit)
                 .map_err(|e| e.to_string())
         };
@@ -403,6 +464,41 @@ mod tests {
             panic!("not render")
         };
         assert_eq!(args.into_config().spec.fit, Fit::Pair);
+    }
+
+    #[test]
+    fn the_connection_cap_stays_well_below_the_open_file_limit() {
+        for files in [256, 1024, 4096, 20_000, 1 << 20] {
+            let cap = default_max_connections(files) as u64;
+            assert!(
+                cap + RESERVED_FILES + http::listen::OVERFLOW_SLOTS as u64 <= files * 3 / 4,
+                "{files}: {cap}"
+            );
+        }
+        assert_eq!(default_max_connections(1 << 20), 4096);
+    }
+
+    #[test]
+    fn access_settings() {
+        let cli = Cli::try_parse_from([
+            "framecast",
+            "serve",
+            "--auth",
+            "tv:pass:word",
+            "--token",
+            "0123456789abcdef",
+        ])
+        .expect("parses");
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        let access = args.into_config(1024).expect("valid").settings.http.access;
+        assert_eq!(access.basic.as_ref().map(|b| b.user()), Some("tv"));
+        assert!(access.token.is_some());
+        for bad in [["--auth", "nopassword"], ["--token", "short"]] {
+            let parsed = Cli::try_parse_from(["framecast", "serve", bad[0], bad[1]]);
+            assert!(parsed.is_err(), "{bad:?}");
+        }
     }
 
     #[test]

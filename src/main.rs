@@ -18,7 +18,10 @@ fn main() -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
         Command::Render(args) => commands::render::run(args.into_config()),
-        Command::Serve(args) => args.into_config().and_then(commands::serve::run),
+        Command::Serve(args) => {
+            let open_files = commands::serve::raise_open_file_limit();
+            args.into_config(open_files).and_then(commands::serve::run)
+        }
     };
     match result {
         Ok(code) => code,

@@ -92,11 +92,10 @@ pub async fn start(
         settings.timing,
     );
     let state = http::State::new(Arc::clone(&schedule), cache, settings.http, cancel.clone());
-    let timeline = tokio::spawn(schedule.run(cancel.clone()));
-    let routes = http::routes(state);
-    let http_options = settings.http;
+    let timeline = tokio::spawn(schedule.run(cancel));
+    let routes = http::routes(Arc::clone(&state));
     let done = tokio::spawn(async move {
-        http::serve(listener, routes, http_options, cancel).await;
+        http::serve(listener, state, routes).await;
         let _ = timeline.await;
     });
     Ok(Running { addr, photos, done })

@@ -15,6 +15,8 @@ struct Served {
     child: Child,
     port: u16,
     log: BufReader<std::process::ChildStderr>,
+    /// What it logged up to the URL.
+    head: String,
 }
 
 fn serve(extra: &[&str]) -> Served {
@@ -25,32 +27,57 @@ fn serve(extra: &[&str]) -> Served {
 
 /// Starts the binary on a random loopback port and reads the port from the URL it logs.
 fn spawn(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_framecast"))
-        .arg("serve")
-        .arg(dir)
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .envs(envs.iter().copied())
+    let mut command = Command::new(env!("CARGO_BIN_EXE_framecast"));
+    command.arg("serve").arg(dir);
+    if !args.contains(&"--listen") {
+        command.args(["--listen", "127.0.0.1:0"]);
+    }
+    command.args(args).envs(envs.iter().copied());
+    start(command)
+}
+
+/// Starts `command` (framecast serve, possibly behind a wrapper such as prlimit) and reads the
+/// port from the URL it logs.
+fn start(mut command: Command) -> Served {
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("framecast serve starts");
     let mut log = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
+    let mut head = String::new();
     let port = loop {
-        line.clear();
+        let mut line = String::new();
         assert!(
             log.read_line(&mut line).expect("log") > 0,
-            "exited before serving"
+            "exited before serving:\n{head}"
         );
+        head.push_str(&line);
         // "open http://127.0.0.1:PORT/ in a browser, …" or "serving 18 photos at http://…"
         if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
             let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
             break digits.parse().expect("port");
         }
     };
-    Served { child, port, log }
+    Served {
+        child,
+        port,
+        log,
+        head,
+    }
+}
+
+/// One request with `Connection: close`; the whole response as text.
+fn fetch(port: u16, request: &str) -> String {
+    let mut client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    client.write_all(request.as_bytes()).expect("request");
+    let mut response = Vec::new();
+    let _ = client.read_to_end(&mut response);
+    String::from_utf8_lossy(&response).into_owned()
 }
 
 fn stop(served: &mut Served, signal: &str) -> (Option<i32>, String) {
@@ -194,4 +221,130 @@ fn fit_pair_is_refused_with_a_clear_message() {
         stderr.contains("--fit pair is not available for `serve`") && stderr.contains("--fit blur"),
         "{stderr}"
     );
+}
+
+#[test]
+fn raises_the_open_file_limit_to_the_hard_limit() {
+    let mut command = Command::new("prlimit");
+    command
+        .arg("--nofile=256:4096")
+        .arg(env!("CARGO_BIN_EXE_framecast"))
+        .arg("serve")
+        .arg(fixture("exif-orientation"))
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "debug");
+    let mut served = start(command);
+    assert!(
+        served
+            .head
+            .contains("open files: limit raised from 256 to 4096"),
+        "{}",
+        served.head
+    );
+    let limits =
+        std::fs::read_to_string(format!("/proc/{}/limits", served.child.id())).expect("limits");
+    let open_files = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("open files line");
+    assert_eq!(
+        open_files.split_whitespace().collect::<Vec<_>>()[3..5],
+        ["4096", "4096"],
+        "{open_files}"
+    );
+    // The connection cap follows from the raised limit, well below it.
+    let status = fetch(
+        served.port,
+        "GET /api/status HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    assert!(status.contains("\"max_connections\":2008"), "{status}");
+    let (code, _) = stop(&mut served, "TERM");
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn warns_when_anyone_on_the_network_can_watch() {
+    let warning = "anyone who can reach";
+    let mut open = spawn(
+        &fixture("exif-orientation"),
+        &["--listen", "0.0.0.0:0"],
+        &[("RUST_LOG", "info")],
+    );
+    assert!(open.head.contains(warning), "{}", open.head);
+    stop(&mut open, "TERM");
+    let mut closed = spawn(
+        &fixture("exif-orientation"),
+        &["--listen", "0.0.0.0:0"],
+        &[("RUST_LOG", "info"), ("FRAMECAST_TOKEN", "tv-token-123")],
+    );
+    let (_, rest) = stop(&mut closed, "TERM");
+    assert!(!closed.head.contains(warning), "{}", closed.head);
+    assert!(!rest.contains(warning), "{rest}");
+    // On loopback only this machine can watch: no warning either.
+    let mut local = serve(&[]);
+    let (_, rest) = stop(&mut local, "TERM");
+    assert!(!local.head.contains(warning) && !rest.contains(warning));
+}
+
+#[test]
+fn secrets_stay_out_of_the_logs_and_the_help() {
+    use base64::Engine as _;
+    let (password, token) = ("hunter2-pass", "tok-5ecret-42");
+    let pair = format!("tv:{password}");
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&pair);
+    let envs = [
+        ("RUST_LOG", "trace"),
+        ("FRAMECAST_AUTH", pair.as_str()),
+        ("FRAMECAST_TOKEN", token),
+    ];
+    let mut served = spawn(&fixture("exif-orientation"), &[], &envs);
+    let port = served.port;
+    let wrong = base64::engine::general_purpose::STANDARD.encode("tv:guess");
+    let answers = [
+        fetch(
+            port,
+            &format!(
+                "GET /api/status?token={token} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+            ),
+        ),
+        fetch(
+            port,
+            &format!(
+                "GET /metrics HTTP/1.1\r\nHost: t\r\nAuthorization: Basic {encoded}\r\nConnection: close\r\n\r\n"
+            ),
+        ),
+        fetch(
+            port,
+            &format!(
+                "GET /api/status HTTP/1.1\r\nHost: t\r\nAuthorization: Basic {wrong}\r\nConnection: close\r\n\r\n"
+            ),
+        ),
+        fetch(
+            port,
+            "GET /?token=wrong-token-1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        ),
+    ];
+    let codes: Vec<&str> = answers.iter().map(|a| &a[9..12]).collect();
+    assert_eq!(codes, ["200", "200", "401", "401"]);
+    let (code, rest) = stop(&mut served, "TERM");
+    assert_eq!(code, Some(0));
+    let log = format!("{}{rest}", served.head);
+    assert!(log.contains("refused: no valid credentials"), "{log}");
+    for secret in [password, token, encoded.as_str()] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+        for answer in &answers {
+            assert!(!answer.contains(secret), "{secret} in {answer}");
+        }
+    }
+    let help = Command::new(env!("CARGO_BIN_EXE_framecast"))
+        .args(["serve", "--help"])
+        .envs(envs)
+        .output()
+        .expect("runs");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("--auth") && help.contains("FRAMECAST_TOKEN"),
+        "{help}"
+    );
+    assert!(!help.contains(password) && !help.contains(token), "{help}");
 }

@@ -178,3 +178,59 @@ fn the_instance_endpoint_follows_a_tagged_stream() {
     let theirs: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON");
     assert_ne!(theirs["instance"], id.as_str());
 }
+
+#[test]
+fn status_counts_every_failure_and_lists_the_first_hundred() {
+    // 300 small broken files: JPEG headers cut short, PNG signatures with nothing after.
+    let dir = tempfile::tempdir().expect("temp dir");
+    for i in 0..300 {
+        let (name, bytes): (String, &[u8]) = if i % 2 == 0 {
+            (
+                format!("broken-{i:03}.jpg"),
+                b"\xFF\xD8\xFF\xE0\x00\x10JFIF",
+            )
+        } else {
+            (format!("broken-{i:03}.png"), b"\x89PNG\r\n\x1a\n")
+        };
+        std::fs::write(dir.path().join(name), bytes).expect("write");
+    }
+    let server = TestServer::start(vec![dir.path().to_path_buf()], |s| {
+        s.spec.size = Size {
+            width: 160,
+            height: 90,
+        };
+    });
+    // The timeline tries every photo before it settles on the placeholder.
+    let started = std::time::Instant::now();
+    let mut status = server.status();
+    while status["photos"]["failed_count"] != 300 {
+        assert!(started.elapsed() < Duration::from_secs(30), "{status}");
+        std::thread::sleep(Duration::from_millis(50));
+        status = server.status();
+    }
+    let short = server.get("GET", "/api/status");
+    let all = server.get("GET", "/api/status?failures=all");
+    eprintln!(
+        "300 failures: /api/status {} B, ?failures=all {} B",
+        short.body.len(),
+        all.body.len()
+    );
+    let short_json: serde_json::Value = serde_json::from_slice(&short.body).expect("JSON");
+    let all_json: serde_json::Value = serde_json::from_slice(&all.body).expect("JSON");
+    let listed = |v: &serde_json::Value| v["photos"]["failed"].as_array().map_or(0, Vec::len);
+    assert_eq!(short_json["photos"]["failed_count"], 300);
+    assert_eq!(listed(&short_json), 100);
+    assert_eq!(
+        short_json["photos"]["failed"][0]["path"]
+            .as_str()
+            .map(|p| p.ends_with("broken-000.jpg")),
+        Some(true)
+    );
+    assert_eq!(listed(&all_json), 300);
+    // The default answer stays small: about 100 lines of path and reason.
+    assert!(short.body.len() < 100 * 200, "{} B", short.body.len());
+    assert!(all.body.len() > 2 * short.body.len());
+    let metrics = String::from_utf8(server.get("GET", "/metrics").body).expect("utf-8");
+    assert!(metrics.contains("framecast_photos_failed 300"), "{metrics}");
+    assert_eq!(server.get("GET", "/api/status?failures=some").status, 400);
+}

@@ -185,15 +185,10 @@ fn unsafe_is_root() -> bool {
         .unwrap_or(false)
 }
 
-#[test]
-fn chromium_shows_the_photo_on_the_page() {
-    let server = card_server(Size {
-        width: 1920,
-        height: 1080,
-    });
-    let dir = tempfile::tempdir().expect("temp dir");
-    let shot = dir.path().join("page.png");
-    let output = Command::new(tool("chromium"))
+/// Headless Chromium taking a screenshot of `url` after 4 s.
+fn chromium(url: &str, dir: &Path) -> Command {
+    let mut command = Command::new(tool("chromium"));
+    command
         .args([
             "--headless",
             "--no-sandbox",
@@ -207,24 +202,24 @@ fn chromium_shows_the_photo_on_the_page() {
             "--window-size=960,540",
             "--timeout=4000",
         ])
-        .arg(format!(
-            "--user-data-dir={}",
-            dir.path().join("profile").display()
-        ))
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("http://{}/", server.addr))
-        .stdin(Stdio::null())
-        .output()
-        .expect("chromium runs");
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .arg(format!("--screenshot={}", dir.join("page.png").display()))
+        .arg(url)
+        .stdin(Stdio::null());
+    command
+}
+
+/// The screenshot shows the card: black bars left and right, its red and green corners at
+/// the top. A broken or blank image would show none of that.
+fn assert_shows_the_card(dir: &Path, stderr: &[u8]) {
+    let shot = dir.join("page.png");
     assert!(
         shot.exists(),
         "no screenshot: {}",
-        String::from_utf8_lossy(&output.stderr)
+        String::from_utf8_lossy(stderr)
     );
     let page = image::open(&shot).expect("png").to_rgb8();
     assert_eq!((page.width(), page.height()), (960, 540));
-    // The frame fills the page: black bars left and right of the card, its red and green
-    // corners at the top. A broken or blank image would show none of that.
     assert_eq!(rgb(&page, 20, 270), [0, 0, 0]);
     assert!(
         is_red(rgb(&page, 100, 30)),
@@ -236,4 +231,109 @@ fn chromium_shows_the_photo_on_the_page() {
         "top-right {:?}",
         rgb(&page, 860, 30)
     );
+}
+
+#[test]
+fn chromium_shows_the_photo_on_the_page() {
+    let server = card_server(Size {
+        width: 1920,
+        height: 1080,
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = chromium(&format!("http://{}/", server.addr), dir.path())
+        .output()
+        .expect("chromium runs");
+    assert_shows_the_card(dir.path(), &output.stderr);
+}
+
+#[test]
+fn chromium_opens_the_page_with_a_token_and_its_stream_connects() {
+    let token = "living-room-tv-0042";
+    let server = TestServer::start(vec![fixture("edge/cmyk.jpg")], |s| {
+        s.http.mjpeg.refresh = Duration::from_millis(200);
+        s.http.access.token = Some(token.parse().expect("token"));
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut browser = chromium(
+        &format!("http://{}/?token={token}", server.addr),
+        dir.path(),
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("chromium runs");
+    // While the browser shows the page, the server sees its stream client.
+    let mut streams_seen = Vec::new();
+    let started = std::time::Instant::now();
+    while browser.try_wait().expect("wait").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "chromium hangs"
+        );
+        let status = server.get("GET", &format!("/api/status?token={token}"));
+        assert_eq!(status.status, 200);
+        let status: serde_json::Value = serde_json::from_slice(&status.body).expect("JSON");
+        for client in status["clients"].as_array().into_iter().flatten() {
+            let path = client["path"].as_str().unwrap_or("").to_string();
+            if !streams_seen.contains(&path) {
+                streams_seen.push(path);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut stderr = Vec::new();
+    if let Some(mut e) = browser.stderr.take() {
+        let _ = std::io::Read::read_to_end(&mut e, &mut stderr);
+    }
+    assert_eq!(streams_seen, ["/stream.mjpg"], "stream clients seen");
+    assert_shows_the_card(dir.path(), &stderr);
+    // Without the token the page itself is refused.
+    assert_eq!(server.get("GET", "/").status, 401);
+}
+
+#[test]
+fn ffmpeg_reads_the_stream_with_credentials_in_the_url() {
+    let size = Size {
+        width: 320,
+        height: 240,
+    };
+    let server = TestServer::start(vec![fixture("edge/cmyk.jpg")], |s| {
+        s.spec.size = size;
+        s.http.mjpeg.refresh = Duration::from_millis(200);
+        s.http.access.basic = Some("tv:s3cret pass".parse().expect("credentials"));
+    });
+    let read = |url: &str| {
+        Command::new(tool("ffmpeg"))
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-f",
+                "mpjpeg",
+                "-i",
+                url,
+            ])
+            .args(["-frames:v", "2", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("ffmpeg runs")
+    };
+    let port = server.addr.port();
+    let output = read(&format!(
+        "http://tv:s3cret%20pass@127.0.0.1:{port}/stream.mjpg"
+    ));
+    assert!(
+        output.status.success(),
+        "ffmpeg: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        output.stdout.len(),
+        2 * (size.width * size.height * 3) as usize,
+        "two decoded frames of 320x240"
+    );
+    let refused = read(&format!("http://127.0.0.1:{port}/stream.mjpg"));
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("401"), "{stderr}");
 }

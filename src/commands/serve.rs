@@ -1,7 +1,8 @@
 //! `framecast serve`: the gallery as an MJPEG stream on the network.
 //!
-//! Builds the runtime, binds the address, logs the URLs to open, and turns SIGINT and SIGTERM
-//! into one cancellation that closes every stream cleanly before the process exits.
+//! Raises the open-file limit, builds the runtime, binds the address, logs the URLs to open
+//! (and warns when anyone on the network could watch), and turns SIGINT and SIGTERM into one
+//! cancellation that closes every stream cleanly before the process exits.
 
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
@@ -22,10 +23,56 @@ pub fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
     runtime.block_on(serve(config))
 }
 
+/// Raises the soft open-file limit to the hard one (every connection is a file descriptor,
+/// and many systems still start services at 1,024) and returns the limit in force.
+pub fn raise_open_file_limit() -> u64 {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let Some(soft) = limit.current else {
+        tracing::debug!("open files: no limit");
+        return u64::MAX;
+    };
+    match limit.maximum {
+        Some(hard) if hard > soft => {
+            let raised = rustix::process::Rlimit {
+                current: Some(hard),
+                maximum: Some(hard),
+            };
+            match setrlimit(Resource::Nofile, raised) {
+                Ok(()) => {
+                    tracing::debug!("open files: limit raised from {soft} to {hard}");
+                    hard
+                }
+                Err(e) => {
+                    tracing::debug!("open files: cannot raise the limit of {soft} to {hard}: {e}");
+                    soft
+                }
+            }
+        }
+        _ => {
+            tracing::debug!("open files: limit {soft}");
+            soft
+        }
+    }
+}
+
 async fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let http = &config.settings.http;
+    tracing::debug!(
+        max_clients = http.max_clients,
+        max_connections = http.max_connections,
+        "connection limits"
+    );
+    if http.access.is_open() && !config.listen.ip().is_loopback() {
+        tracing::warn!(
+            "anyone who can reach {} can watch: set --auth USER:PASSWORD or --token TOKEN \
+             (or FRAMECAST_AUTH / FRAMECAST_TOKEN) to require credentials",
+            config.listen
+        );
+    }
     let cancel = CancellationToken::new();
     let running = framecast::server::start(listener, config.settings, cancel.clone())
         .await

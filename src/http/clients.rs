@@ -1,8 +1,9 @@
-//! The connected stream clients, for the log and `/api/status`.
+//! The connected stream clients, for the log and `/api/status`, and their cap.
 //!
 //! Each stream holds a [`ClientGuard`]; dropping it (the client left, the write timed out or
 //! the server is shutting down) removes the client and logs how long it stayed, so a client
-//! that leaves frees everything it held at once.
+//! that leaves frees everything it held at once. A stream asked for while the cap is reached
+//! is refused ([`Full`]) rather than let every client's share of the uplink shrink.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -48,6 +49,15 @@ struct Entry {
 pub struct Clients {
     next_id: AtomicU64,
     entries: Mutex<BTreeMap<u64, Entry>>,
+    refused: AtomicU64,
+}
+
+/// A stream refused because the client limit was reached.
+#[derive(Debug, thiserror::Error)]
+#[error("framecast is showing the stream to its limit of {max} clients; try again later")]
+pub struct Full {
+    /// The limit.
+    pub max: usize,
 }
 
 impl Clients {
@@ -57,11 +67,24 @@ impl Clients {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Registers a client; it stays listed until the guard is dropped.
-    pub fn join(self: &Arc<Self>, peer: Option<SocketAddr>, path: &str) -> ClientGuard {
+    /// Registers a client unless `max` are connected already; it stays listed until the
+    /// guard is dropped.
+    pub fn try_join(
+        self: &Arc<Self>,
+        peer: Option<SocketAddr>,
+        path: &str,
+        max: usize,
+    ) -> Result<ClientGuard, Full> {
+        let mut entries = self.lock();
+        if entries.len() >= max {
+            drop(entries);
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(peer = %display_peer(peer), path, max, "stream refused: client limit reached");
+            return Err(Full { max });
+        }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let counters = Arc::new(Counters::default());
-        self.lock().insert(
+        entries.insert(
             id,
             Entry {
                 peer,
@@ -70,12 +93,18 @@ impl Clients {
                 counters: Arc::clone(&counters),
             },
         );
+        drop(entries);
         tracing::info!(client = id, peer = %display_peer(peer), path, "client connected");
-        ClientGuard {
+        Ok(ClientGuard {
             id,
             clients: Arc::clone(self),
             counters,
-        }
+        })
+    }
+
+    /// Streams refused since start because `max` clients were connected.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
     }
 
     /// The clients connected now.

@@ -2,8 +2,11 @@
 
 use std::convert::Infallible;
 
-use warp::http::StatusCode;
+use warp::http::{HeaderValue, StatusCode, header};
 use warp::{Rejection, Reply};
+
+/// Seconds a client turned away for being one too many is asked to wait.
+pub const RETRY_AFTER_SECS: u32 = 10;
 
 /// What a request can do wrong.
 #[derive(Debug, thiserror::Error)]
@@ -43,4 +46,20 @@ pub async fn recover(rejection: Rejection) -> Result<impl Reply, Infallible> {
         )
     };
     Ok(warp::reply::with_status(format!("{message}\n"), status))
+}
+
+/// 503 with `Retry-After`, for a server at one of its caps: a client that honours it comes
+/// back later instead of hammering, and the connection is closed to free its slot.
+pub fn busy(message: &str) -> warp::reply::Response {
+    let mut response = warp::reply::Response::new(format!("{message}\n").into());
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    let h = response.headers_mut();
+    h.insert(header::RETRY_AFTER, RETRY_AFTER_SECS.into());
+    h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }

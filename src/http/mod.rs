@@ -2,9 +2,9 @@
 //!
 //! Requests only read what the schedule and the cache already hold: nothing is decoded or
 //! encoded on a request path, so a hundred clients cost a hundred copies of a pointer to the
-//! same frame. [`routes`] composes the filters; [`serve`] runs them on a listener until the
-//! cancellation token fires, then closes every stream and waits (briefly) for the connections
-//! to finish.
+//! same frame. [`routes`] composes the filters; [`serve`] runs them on a listener (behind the
+//! access check, within the connection caps, see [`listen`]) until the cancellation token
+//! fires, then closes every stream and waits (briefly) for the connections to finish.
 //!
 //! | path | what |
 //! | --- | --- |
@@ -14,11 +14,16 @@
 //! | `/api/instance` | what the viewer page polls to heal its stream |
 //! | `/api/status`, `/healthz`, `/metrics` | status |
 //!
+//! No route reads a file: the page is compiled in and pictures come from the cache, so no
+//! path, however encoded, can reach the disk.
+//!
 //! The mjpg-streamer URLs (`/?action=…`) are what IP-camera apps and Home Assistant expect.
 
+pub mod access;
 pub mod clients;
 pub mod conn;
 pub mod error;
+pub mod listen;
 pub mod mjpeg;
 pub mod page;
 pub mod status;
@@ -30,23 +35,22 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_service::Service as _;
 use warp::http::{Method, StatusCode};
 use warp::{Filter, Rejection, Reply};
 
 use crate::cache::Cache;
+use crate::render::Size;
 use crate::schedule::Schedule;
+pub use access::Access;
 use clients::Clients;
 pub use error::Error;
+pub use listen::serve;
 use mjpeg::Parts;
 use viewers::Viewers;
 
 /// HTTP options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Stream pacing.
     pub mjpeg: mjpeg::Options,
@@ -54,6 +58,15 @@ pub struct Options {
     pub write_timeout: Duration,
     /// How long shutdown waits for connections to close.
     pub shutdown_grace: Duration,
+    /// Stream clients served at once; past it a new stream gets 503.
+    pub max_clients: usize,
+    /// Connections served at once, of any kind; keep it well below the open-file limit.
+    pub max_connections: usize,
+    /// A connection that sends no complete request for this long is closed: new ones that
+    /// send nothing, and idle keep-alive ones between requests.
+    pub idle_timeout: Duration,
+    /// Who may connect.
+    pub access: Access,
 }
 
 impl Default for Options {
@@ -62,6 +75,10 @@ impl Default for Options {
             mjpeg: mjpeg::Options::default(),
             write_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(5),
+            max_clients: 64,
+            max_connections: 512,
+            idle_timeout: Duration::from_secs(10),
+            access: Access::default(),
         }
     }
 }
@@ -79,6 +96,10 @@ pub struct State {
     /// Ends every stream at shutdown.
     cancel: CancellationToken,
     started: Instant,
+    /// Open connections, for the status.
+    connections: listen::Connections,
+    /// Socket send buffer for each connection (see [`send_buffer`]).
+    send_buffer: usize,
 }
 
 impl State {
@@ -89,21 +110,34 @@ impl State {
         options: Options,
         cancel: CancellationToken,
     ) -> Arc<State> {
+        let send_buffer = send_buffer(cache.pool().spec().size);
         Arc::new(State {
             schedule,
             cache,
             clients: Arc::new(Clients::default()),
             viewers: Viewers::default(),
             parts: Arc::new(Parts::default()),
+            connections: listen::Connections::new(options.max_connections),
             options,
             cancel,
             started: Instant::now(),
+            send_buffer,
         })
     }
 }
 
-/// Socket send buffer for each connection (see `serve`).
-const SEND_BUFFER: usize = 512 * 1024;
+/// The socket send buffer for frames of `size`: about two frames.
+///
+/// The kernel's send buffer is a queue too: autotuned to megabytes it would hold seconds of
+/// stale pictures for a slow client, and it is kernel memory that stays allocated as long as
+/// the client does not read. Two frames keep a LAN client at full speed and a slow one close
+/// to live (it skips instead). Frames are JPEGs of a known size; photos at quality 85 take
+/// 0.2 to 1.6 bits a pixel (median 0.6 over the test photos), so one bit a pixel stands for
+/// a large frame.
+pub fn send_buffer(size: Size) -> usize {
+    let frame = size.width as usize * size.height as usize / 8;
+    (2 * frame).clamp(8 * 1024, 4 * 1024 * 1024)
+}
 
 /// The remote address of a connection, put into each request by [`serve`].
 #[derive(Debug, Clone, Copy)]
@@ -194,7 +228,12 @@ pub fn routes(
         });
     let status = warp::path!("api" / "status")
         .and(api.clone())
-        .map(|state: Arc<State>| status::status(&state));
+        .and(warp::query::<HashMap<String, String>>())
+        .and_then(
+            |state: Arc<State>, query: HashMap<String, String>| async move {
+                status::status(&state, &query)
+            },
+        );
     let healthz = warp::path!("healthz")
         .and(api.clone())
         .map(|state: Arc<State>| status::healthz(&state));
@@ -247,7 +286,13 @@ fn stream(
         mjpeg::stream_headers(&mut response);
         return response;
     }
-    let guard = state.clients.join(peer.map(|p| p.0), path);
+    let guard = match state
+        .clients
+        .try_join(peer.map(|p| p.0), path, state.options.max_clients)
+    {
+        Ok(guard) => guard,
+        Err(full) => return error::busy(&full.to_string()),
+    };
     if let Some(client) = client {
         state.viewers.track(client, &guard.counters);
     }
@@ -294,65 +339,4 @@ async fn snapshot(state: &State, method: &Method) -> Result<warp::reply::Respons
     );
     h.insert(warp::http::header::CONTENT_LENGTH, len.into());
     Ok(response)
-}
-
-/// Serves `routes` on `listener` until `cancel` fires, then ends every stream and waits up to
-/// [`Options::shutdown_grace`] for the connections to close.
-pub async fn serve<F>(listener: TcpListener, routes: F, options: Options, cancel: CancellationToken)
-where
-    F: Filter<Extract = (warp::reply::Response,), Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-{
-    let graceful = GracefulShutdown::new();
-    loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait rather than spin.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    continue;
-                }
-            },
-            () = cancel.cancelled() => break,
-        };
-        // Parts are whole frames written at once; no reason to wait for more.
-        let _ = tcp.set_nodelay(true);
-        // The kernel's send buffer is a queue too: autotuned to megabytes it would hold seconds
-        // of stale pictures for a slow client. A few frames' worth keeps a slow client close to
-        // live (it skips instead) and is still far more than a LAN needs for full speed.
-        let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(SEND_BUFFER);
-        let io = TokioIo::new(conn::WriteTimeout::new(tcp, options.write_timeout));
-        let filter = warp::service(routes.clone());
-        let service = hyper::service::service_fn(
-            move |mut request: hyper::Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(Peer(peer));
-                filter.clone().call(request)
-            },
-        );
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .serve_connection(io, service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                // A client that leaves mid-write is routine, not an error.
-                tracing::debug!(%peer, "connection ended: {e}");
-            }
-        });
-    }
-    drop(listener);
-    if tokio::time::timeout(options.shutdown_grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            "some connections were still open after {:?}",
-            options.shutdown_grace
-        );
-    }
 }

@@ -1,18 +1,28 @@
 //! `/api/status`, `/healthz` and `/metrics`: what the server is doing, for people and monitors.
+//!
+//! The status stays small whatever the library holds: failures are counted, and only the first
+//! [`FAILURES_LISTED`] (by path) are listed unless `?failures=all` asks for every one, so a
+//! dashboard polling it does not download megabytes because a folder of 100,000 broken files
+//! was added.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
 use warp::Reply;
 
-use super::State;
 use super::clients::ClientInfo;
+use super::{Error, State};
+
+/// Failures listed by default.
+pub const FAILURES_LISTED: usize = 100;
 
 #[derive(Serialize)]
 struct Status {
     photos: PhotosStatus,
     cache: CacheStatus,
     clients: Vec<ClientInfo>,
+    limits: LimitsStatus,
     uptime_secs: f64,
 }
 
@@ -20,6 +30,9 @@ struct Status {
 struct PhotosStatus {
     found: usize,
     rendered: usize,
+    /// How many failed.
+    failed_count: usize,
+    /// The first [`FAILURES_LISTED`] of them by path, or all with `?failures=all`.
     failed: Vec<FailedPhoto>,
     current: Option<String>,
     pictures_published: u64,
@@ -41,17 +54,40 @@ struct CacheStatus {
     evictions: u64,
 }
 
-/// `GET /api/status`.
-pub fn status(state: &State) -> warp::reply::Response {
+#[derive(Serialize)]
+struct LimitsStatus {
+    max_clients: usize,
+    clients_refused: u64,
+    connections: usize,
+    max_connections: usize,
+    overflow_connections: u64,
+}
+
+/// `GET /api/status`; `?failures=all` lists every failure.
+pub fn status(
+    state: &State,
+    query: &HashMap<String, String>,
+) -> Result<warp::reply::Response, warp::Rejection> {
+    let listed = match query.get("failures").map(String::as_str) {
+        None => FAILURES_LISTED,
+        Some("all") => usize::MAX,
+        Some(other) => {
+            return Err(warp::reject::custom(Error::BadQuery(format!(
+                "failures must be 'all', not '{other}'"
+            ))));
+        }
+    };
     let schedule = state.schedule.status();
     let cache = state.cache.stats();
     let status = Status {
         photos: PhotosStatus {
             found: schedule.photos,
             rendered: schedule.rendered,
+            failed_count: schedule.failed.len(),
             failed: schedule
                 .failed
                 .into_iter()
+                .take(listed)
                 .map(|f| FailedPhoto {
                     path: f.path.display().to_string(),
                     reason: f.reason,
@@ -69,11 +105,18 @@ pub fn status(state: &State) -> warp::reply::Response {
             evictions: cache.evictions,
         },
         clients: state.clients.list(),
+        limits: LimitsStatus {
+            max_clients: state.options.max_clients,
+            clients_refused: state.clients.refused(),
+            connections: state.connections.open(),
+            max_connections: state.connections.max(),
+            overflow_connections: state.connections.overflow(),
+        },
         uptime_secs: state.started.elapsed().as_secs_f64(),
     };
     let mut response = warp::reply::json(&status).into_response();
     super::mjpeg::no_cache(&mut response);
-    response
+    Ok(response)
 }
 
 /// `GET /healthz`: 200 once a picture is on screen, 503 before.
@@ -174,6 +217,24 @@ pub fn metrics(state: &State) -> warp::reply::Response {
         "gauge",
         "Pictures the clients connected now skipped.",
         skipped as f64,
+    );
+    metric(
+        "clients_refused_total",
+        "counter",
+        "Streams refused because the client limit was reached.",
+        state.clients.refused() as f64,
+    );
+    metric(
+        "connections",
+        "gauge",
+        "Connections open now.",
+        state.connections.open() as f64,
+    );
+    metric(
+        "connections_overflow_total",
+        "counter",
+        "Connections answered on the overflow path (every slot taken).",
+        state.connections.overflow() as f64,
     );
     metric(
         "uptime_seconds",

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod server;
+pub mod sockets;
 
 use std::path::PathBuf;
 

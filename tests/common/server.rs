@@ -78,26 +78,51 @@ impl TestServer {
 
     /// A whole request/response with `Connection: close`: (status, headers, body).
     pub fn get(&self, method: &str, path: &str) -> Response {
-        let mut s = self.connect();
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-        )
-        .expect("send");
-        let mut reader = BufReader::new(s);
+        self.get_with(method, path, &[])
+    }
+
+    /// Like [`get`], with extra request headers.
+    pub fn get_with(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut reader = self.request(method, path, headers);
         let (status_line, headers) = read_head(&mut reader);
         let mut body = Vec::new();
         reader.read_to_end(&mut body).expect("body");
         Response {
-            status: status_line
-                .split(' ')
-                .nth(1)
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(0),
+            status: status_code(&status_line),
             status_line,
             headers,
             body,
         }
+    }
+
+    /// Only the status line and headers of a response (for streams, which do not end).
+    pub fn head_of(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut reader = self.request(method, path, headers);
+        let (status_line, headers) = read_head(&mut reader);
+        Response {
+            status: status_code(&status_line),
+            status_line,
+            headers,
+            body: Vec::new(),
+        }
+    }
+
+    /// Sends a request with `Connection: close` and returns the connection to read from.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> BufReader<TcpStream> {
+        let mut s = self.connect();
+        let mut request =
+            format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        s.write_all(request.as_bytes()).expect("send");
+        BufReader::new(s)
     }
 
     /// `/api/status` as JSON.
@@ -114,19 +139,63 @@ impl TestServer {
 
     /// Like [`stream`], from a client with a small receive buffer, like a low-memory device.
     pub fn small_buffer_stream(&self, request_line: &str) -> MjpegReader {
+        self.stream_on(self.connect_with_recv_buffer(64 * 1024), request_line)
+    }
+
+    /// A connection whose receive buffer is asked to be `bytes` (the kernel doubles it and
+    /// keeps a minimum), so a client that stops reading fills it at once.
+    pub fn connect_with_recv_buffer(&self, bytes: usize) -> TcpStream {
         let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
             .expect("socket");
-        socket.set_recv_buffer_size(64 * 1024).expect("SO_RCVBUF");
+        socket.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
         socket.connect(&self.addr.into()).expect("connect");
         let s: TcpStream = socket.into();
         s.set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
+        s
+    }
+
+    /// Opens a stream on a connection made by the caller.
+    pub fn stream_via(&self, s: TcpStream, request_line: &str) -> MjpegReader {
         self.stream_on(s, request_line)
     }
 
     fn stream_on(&self, mut s: TcpStream, request_line: &str) -> MjpegReader {
         write!(s, "{request_line}\r\nHost: test\r\n\r\n").expect("send");
         MjpegReader::open(BufReader::new(s))
+    }
+}
+
+/// The code in a status line, 0 if there is none.
+pub fn status_code(status_line: &str) -> u16 {
+    status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `Authorization: Basic …` for `user:password`.
+pub fn basic(pair: &str) -> (&'static str, String) {
+    use base64::Engine as _;
+    (
+        "Authorization",
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        ),
+    )
+}
+
+/// Polls `check` every 20 ms until it holds; fails the test after `limit`.
+pub fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !check() {
+        assert!(
+            started.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -169,15 +238,16 @@ pub fn read_headers(reader: &mut impl BufRead) -> HashMap<String, String> {
 }
 
 /// Reads an MJPEG response part by part, checking the framing of every part.
-pub struct MjpegReader {
-    pub reader: BufReader<TcpStream>,
+pub struct MjpegReader<R: BufRead = BufReader<TcpStream>> {
+    pub reader: R,
     pub status_line: String,
     pub headers: HashMap<String, String>,
     pub boundary: String,
 }
 
-impl MjpegReader {
-    fn open(mut reader: BufReader<TcpStream>) -> MjpegReader {
+impl<R: BufRead> MjpegReader<R> {
+    /// Reads the head and the opening delimiter of a stream response from `reader`.
+    pub fn open(mut reader: R) -> MjpegReader<R> {
         let (status_line, headers) = read_head(&mut reader);
         let content_type = headers.get("content-type").cloned().unwrap_or_default();
         let boundary = content_type
