@@ -201,8 +201,11 @@ fn clients_dropped_for_the_write_timeout_leave_no_queued_data_behind() {
 }
 
 #[test]
-fn shutdown_resets_the_connections_it_gives_up_on() {
-    // A long write timeout: only shutdown ends these clients.
+fn shutdown_leaves_no_queued_data_behind() {
+    // Stalled clients when the server stops: a connection whose write is stuck is reset when
+    // shutdown gives up on it; one whose last part was already in the kernel's queue is
+    // closed gracefully and then dropped by the kernel after twice the write timeout. Either
+    // way nothing queued outlives the server for long.
     let mut server = TestServer::start(vec![fixture("camera")], |s| {
         s.spec.size = Size {
             width: 640,
@@ -210,17 +213,26 @@ fn shutdown_resets_the_connections_it_gives_up_on() {
         };
         s.timing.interval = Duration::from_millis(100);
         s.http.mjpeg.refresh = Duration::from_millis(20);
-        s.http.write_timeout = Duration::from_secs(60);
+        s.http.write_timeout = Duration::from_secs(3);
         s.http.shutdown_grace = Duration::from_millis(500);
     });
-    let clients = stalled_clients(&server, 2);
+    let clients = stalled_clients(&server, 4);
     report("stalled", &wait_until_stalled(&server, &clients));
     assert!(
         server.shutdown(Duration::from_secs(10)),
         "the server stopped"
     );
-    wait_until("no socket left behind", Duration::from_secs(10), || {
-        left_behind(&server, &clients).is_empty()
-    });
-    report("after shutdown", &left_behind(&server, &clients));
+    report("at shutdown", &left_behind(&server, &clients));
+    let started = Instant::now();
+    let mut left = Vec::new();
+    while started.elapsed() < Duration::from_secs(20) {
+        left = left_behind(&server, &clients);
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    report("after", &left);
+    assert!(left.is_empty(), "sockets left behind");
+    eprintln!("all gone {:?} after shutdown", started.elapsed());
 }

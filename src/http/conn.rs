@@ -12,7 +12,10 @@
 //! keeps its window shut, after the process has let go and even after it has exited. So a
 //! socket dropped while its writes are stuck (the write timeout fired, a write was pending,
 //! or shutdown gave up waiting) is closed abortively: `SO_LINGER` 0, the kernel sends RST and
-//! frees the queue at once.
+//! frees the queue at once. A stream that ends cleanly (at shutdown) with its last part still
+//! in the kernel's queue is closed gracefully, for clients that are reading; if the peer
+//! takes nothing more, the kernel drops it after twice the write timeout
+//! (`TCP_USER_TIMEOUT`, set by the accept loop).
 
 use std::io;
 use std::pin::Pin;

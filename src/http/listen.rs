@@ -18,7 +18,9 @@
 //! - hyper's buffer is kept to its minimum (8 KiB), so hyper asks a stream for its next part
 //!   only once less than that is waiting for the socket: the skip logic in [`super::mjpeg`]
 //!   sees backpressure after one frame, not after 400 KB of them (hyper's default);
-//! - the socket send buffer holds about two frames ([`super::send_buffer`]);
+//! - the socket send buffer holds about two frames ([`super::send_buffer`]), and the kernel
+//!   gives up on data the peer does not take for twice the write timeout
+//!   (`TCP_USER_TIMEOUT`), closed socket or not;
 //! - every request passes the access check first ([`super::access`]), whatever route it is
 //!   for, except `/healthz`.
 
@@ -168,7 +170,13 @@ where
         };
         // Parts are whole frames written at once; no reason to wait for more.
         let _ = tcp.set_nodelay(true);
-        let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(state.send_buffer);
+        let socket = socket2::SockRef::from(&tcp);
+        let _ = socket.set_send_buffer_size(state.send_buffer);
+        // The kernel's own write timeout, a backstop behind ours (twice as long, so ours,
+        // which resets the client, acts first): data the peer does not take ends the
+        // connection even after the socket was closed, so a graceful close whose queue then
+        // stalls leaves no orphan behind for long (see `conn`).
+        let _ = socket.set_tcp_user_timeout(Some(options.write_timeout * 2));
         let io = TokioIo::new(WriteTimeout::new(
             tcp,
             options.write_timeout,
