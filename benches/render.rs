@@ -48,11 +48,15 @@ fn decoders(c: &mut Criterion) {
             width: 65535,
             height: 65535,
         };
-        b.iter(|| decode(black_box(&bytes), big, &limits, &mut Vec::new()).expect("decodes"))
+        b.iter(|| {
+            decode(black_box(&bytes), big, &limits, &mut Vec::new(), &|| false).expect("decodes")
+        })
     });
     group.bench_function(format!("libjpeg-turbo {eighths}/8 (framecast)"), |b| {
         let limits = Limits::default();
-        b.iter(|| decode(black_box(&bytes), HD, &limits, &mut Vec::new()).expect("decodes"))
+        b.iter(|| {
+            decode(black_box(&bytes), HD, &limits, &mut Vec::new(), &|| false).expect("decodes")
+        })
     });
     group.bench_function("jpeg-decoder full", |b| {
         b.iter(|| {
@@ -100,7 +104,7 @@ fn report_decoder_correctness() {
         let bytes = std::fs::read(path).expect("read");
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let name = name.unwrap_or_default();
-        if decode(&bytes, HD, &Limits::default(), &mut Vec::new()).is_err() {
+        if decode(&bytes, HD, &Limits::default(), &mut Vec::new(), &|| false).is_err() {
             failures[0].push(name.clone());
         }
         let mut jd = jpeg_decoder::Decoder::new(&bytes[..]);
@@ -211,7 +215,7 @@ fn steps(c: &mut Criterion) {
     let bytes = read(PHOTO);
     let spec = Spec::default();
     let limits = Limits::default();
-    let decoded = decode(&bytes, HD, &limits, &mut Vec::new()).expect("decodes");
+    let decoded = decode(&bytes, HD, &limits, &mut Vec::new(), &|| false).expect("decodes");
     let orientation = decoded.orientation;
     let upright = orient::apply(decoded.pixels.clone(), orientation);
     let canvas = fit::fit(&upright, &spec).expect("fits");
@@ -219,7 +223,9 @@ fn steps(c: &mut Criterion) {
     let mut group = c.benchmark_group("pipeline_16mp_to_1080p");
     group.sample_size(20);
     group.bench_function("decode", |b| {
-        b.iter(|| decode(black_box(&bytes), HD, &limits, &mut Vec::new()).expect("decodes"))
+        b.iter(|| {
+            decode(black_box(&bytes), HD, &limits, &mut Vec::new(), &|| false).expect("decodes")
+        })
     });
     group.bench_function("orient", |b| {
         b.iter(|| orient::apply(black_box(decoded.pixels.clone()), orientation))
