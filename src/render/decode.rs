@@ -82,13 +82,8 @@ pub fn estimate(bytes: &[u8], target: Size, limits: &Limits) -> Result<u64, Erro
             let Some(frame) = markers.frame else {
                 // No frame header found before the first scan: libjpeg will refuse the file
                 // or find one this scan missed; count the largest photo allowed.
-                return Ok(pipeline(
-                    limits.max_pixels,
-                    1,
-                    limits.max_pixels * 4,
-                    false,
-                    target,
-                ));
+                let decoder = limits.max_pixels.saturating_mul(4);
+                return Ok(pipeline(limits.max_pixels, 1, decoder, false, target));
             };
             limits.check_pixels(frame.width as u64, frame.height as u64)?;
             let mut ignored = Vec::new();
@@ -105,23 +100,30 @@ pub fn estimate(bytes: &[u8], target: Size, limits: &Limits) -> Result<u64, Erro
                 jpeg::scaled(stored.width, scale),
                 jpeg::scaled(stored.height, scale),
             );
-            let samples = w as u64 * h as u64 * frame.components.clamp(1, 4) as u64;
+            let pixels = w as u64 * h as u64;
+            let samples = pixels.saturating_mul(frame.components.clamp(1, 4) as u64);
             // Grey and CMYK samples are converted to RGB into a second buffer.
             let converted = if frame.components == 3 {
                 0
             } else {
-                w as u64 * h as u64 * 3
+                pixels.saturating_mul(3)
             };
-            let decoder = samples + converted + frame.coefficient_bytes();
+            let decoder = samples
+                .saturating_add(converted)
+                .saturating_add(frame.coefficient_bytes());
             ((w as u64, h as u64), decoder, false)
         }
         _ => {
             let probe = Probe::read(bytes, format)?;
             check_probe(&probe, limits)?;
-            let out = probe.pixels() * if probe.alpha { 4 } else { 3 };
+            let out = probe
+                .pixels()
+                .saturating_mul(if probe.alpha { 4 } else { 3 });
             let converted = if probe.converts { out } else { 0 };
             // The conversion holds the decoded buffer and its 8-bit copy at once.
-            let decoder = probe.decoder_bytes().max(probe.decoded_bytes + converted);
+            let decoder = probe
+                .decoder_bytes()
+                .max(probe.decoded_bytes.saturating_add(converted));
             let shown = (probe.width as u64, probe.height as u64);
             (shown, decoder, probe.alpha)
         }
@@ -134,20 +136,23 @@ pub fn estimate(bytes: &[u8], target: Size, limits: &Limits) -> Result<u64, Erro
 /// once; fitting flattens alpha into a copy, scales through a buffer of the frame's width and
 /// the picture's height, onto the frame-sized canvas; encoding writes at most a frame's size.
 fn pipeline(pixels: u64, rows: u64, decoder: u64, alpha: bool, target: Size) -> u64 {
-    let picture = pixels * if alpha { 4 } else { 3 };
+    let picture = pixels.saturating_mul(if alpha { 4 } else { 3 });
     let frame = target.width as u64 * target.height as u64 * 3;
-    let flattened = if alpha { pixels * 3 } else { 0 };
-    let scaling = target.width as u64 * rows * 3;
+    let flattened = if alpha { pixels.saturating_mul(3) } else { 0 };
+    let scaling = (target.width as u64 * 3).saturating_mul(rows);
     let steps = [
         decoder,
-        2 * picture,
-        picture + flattened + scaling + frame,
+        picture.saturating_mul(2),
+        picture
+            .saturating_add(flattened)
+            .saturating_add(scaling)
+            .saturating_add(frame),
         2 * frame,
     ];
     // Small allocations (tables, rows, the encoder's state) on top, and a margin for buffers
     // that grow past their final size.
     let peak = steps.into_iter().max().unwrap_or(0);
-    peak + peak / 32 + (1 << 20)
+    peak.saturating_add(peak / 32).saturating_add(1 << 20)
 }
 
 /// The header checks every format shares: the pixel limit, on the picture and on a frame the
@@ -297,7 +302,8 @@ fn decode_other(
     // The allocation cap for every decoder, as a second line behind the pixel limit: the
     // decoder's own peak for this header, and room for small tables.
     let mut image_limits = image::Limits::default();
-    image_limits.max_alloc = Some(limits.max_alloc().min(probe.decoder_bytes() + (8 << 20)));
+    let decoder_peak = probe.decoder_bytes().saturating_add(8 << 20);
+    image_limits.max_alloc = Some(limits.max_alloc().min(decoder_peak));
     let mut decoder: Box<dyn ImageDecoder + '_> = match format {
         Format::Png => {
             // The png crate takes its byte budget at construction, before it reads (and
@@ -305,7 +311,7 @@ fn decode_other(
             // those. The budget covers metadata and a few rows, not the picture.
             let mut png_limits = image::Limits::default();
             png_limits.max_alloc =
-                Some(MAX_METADATA_BYTES as u64 + probe.side_bytes * 2 + (1 << 20));
+                Some((MAX_METADATA_BYTES as u64 + (1 << 20)).saturating_add(probe.side_bytes * 2));
             Box::new(image::codecs::png::PngDecoder::with_limits(reader, png_limits).map_err(map)?)
         }
         Format::Gif => Box::new(image::codecs::gif::GifDecoder::new(reader).map_err(map)?),

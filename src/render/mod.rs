@@ -27,6 +27,8 @@ pub mod color;
 pub mod decode;
 pub mod encode;
 pub mod fit;
+#[doc(hidden)]
+pub mod fuzz;
 mod jpeg;
 pub mod orient;
 mod pixels;
@@ -406,7 +408,7 @@ impl Renderer {
         Ok(Prepared {
             renderer: self,
             bytes,
-            memory: decoding + bytes.len() as u64,
+            memory: decoding.saturating_add(bytes.len() as u64),
         })
     }
 

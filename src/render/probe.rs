@@ -108,8 +108,12 @@ impl<'a> Probe<'a> {
 
     /// What the decoder itself allocates at its peak: its buffer and its side allocations.
     pub fn decoder_bytes(&self) -> u64 {
-        let extra = self.extra_frame.map_or(0, |(w, h)| w as u64 * h as u64 * 4);
-        self.decoded_bytes + self.side_bytes + extra
+        let extra = self
+            .extra_frame
+            .map_or(0, |(w, h)| (w as u64 * h as u64).saturating_mul(4));
+        self.decoded_bytes
+            .saturating_add(self.side_bytes)
+            .saturating_add(extra)
     }
 }
 
@@ -225,7 +229,7 @@ fn png(b: &[u8]) -> Result<Probe<'_>, Error> {
     Ok(Probe {
         width,
         height,
-        decoded_bytes: pixels * channels * sample,
+        decoded_bytes: pixels.saturating_mul(channels * sample),
         // Two rows: the one being unfiltered and the one before it.
         side_bytes: 2 * width as u64 * channels * sample,
         converts: sample == 2 || channels < 3,
@@ -309,18 +313,18 @@ fn webp(b: &[u8]) -> Result<Probe<'_>, Error> {
     // Lossy frames are decoded to YUV planes first; lossless ones without alpha to RGBA, then
     // copied; an animation's first frame is composed on an RGBA canvas.
     let side = if animated {
-        pixels * 8
+        pixels.saturating_mul(8)
     } else if lossless && !alpha {
-        pixels * 4
+        pixels.saturating_mul(4)
     } else if lossless {
         0
     } else {
-        pixels * 2
+        pixels.saturating_mul(2)
     };
     Ok(Probe {
         width,
         height,
-        decoded_bytes: pixels * channels,
+        decoded_bytes: pixels.saturating_mul(channels),
         side_bytes: side,
         converts: false,
         alpha,
@@ -390,7 +394,7 @@ fn gif(b: &[u8]) -> Result<Probe<'_>, Error> {
     Ok(Probe {
         width: width.into(),
         height: height.into(),
-        decoded_bytes: pixels * 4,
+        decoded_bytes: pixels.saturating_mul(4),
         side_bytes: width as u64 * 4,
         converts: false,
         alpha: true,
@@ -526,7 +530,7 @@ fn tiff(b: &[u8]) -> Result<Probe<'_>, Error> {
     }
     let pixels = width * height;
     let sample = bits.div_ceil(8).min(8);
-    let native = pixels * samples.min(16) * sample;
+    let native = pixels.saturating_mul(samples.min(16) * sample);
     // The tiff crate decodes into its own buffer, which is then copied (and CMYK converted).
     Ok(Probe {
         width: w,
@@ -566,7 +570,7 @@ fn bmp(b: &[u8]) -> Result<Probe<'_>, Error> {
     Ok(Probe {
         width: w,
         height: h,
-        decoded_bytes: pixels * if alpha { 4 } else { 3 },
+        decoded_bytes: pixels.saturating_mul(if alpha { 4 } else { 3 }),
         side_bytes: w as u64 * 4,
         converts: false,
         alpha,
