@@ -7,10 +7,11 @@
 //!
 //! Two budgets keep one photo from taking the machine down with it:
 //!
-//! - **Memory.** A render first reads the photo's headers and works out its peak memory
-//!   ([`render::Prepared::memory`]), then waits in line for that much of the shared [`Budget`]
-//!   before decoding. Four threads on four 100 MP photos then hold one budget, not four
-//!   photos' worth; a photo that needs more than the whole budget is refused with
+//! - **Memory.** A render first reads the photo and works out its peak memory from the
+//!   headers ([`render::Prepared::memory`], the file's bytes included), then waits in line for
+//!   that much of the shared [`Budget`] before decoding. Four threads on four 100 MP photos
+//!   then hold one budget, not four photos' worth (plus the files of the ones waiting); a
+//!   photo that needs more than the whole budget is refused with
 //!   [`render::Error::OverBudget`]. The waiting happens on the rayon worker, never on a tokio
 //!   thread.
 //! - **Time.** The async side of [`Pool::render`] watches how long the job has been working

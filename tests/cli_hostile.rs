@@ -105,13 +105,14 @@ fn a_fifo_named_to_render_is_skipped_at_once_with_its_reason() {
 }
 
 #[test]
-fn fifos_and_devices_in_a_folder_are_walk_warnings_and_the_photos_render() {
+fn fifos_devices_and_sockets_in_a_folder_are_walk_warnings_and_the_photos_render() {
     let dir = tempfile::tempdir().expect("temp dir");
     let photos = dir.path().join("photos");
     fs::create_dir(&photos).expect("mkdir");
     fs::copy(fixture("edge/1x1.png"), photos.join("good.png")).expect("copy");
     mkfifo(&photos.join("pipe.jpg"));
     std::os::unix::fs::symlink("/dev/zero", photos.join("zero.jpg")).expect("symlink");
+    let _socket = std::os::unix::net::UnixListener::bind(photos.join("socket.jpg")).expect("bind");
     let out = dir.path().join("out");
     let run = framecast(
         &[
@@ -129,7 +130,11 @@ fn fifos_and_devices_in_a_folder_are_walk_warnings_and_the_photos_render() {
         "{}",
         run.stdout
     );
-    for (name, kind) in [("pipe.jpg", "a FIFO"), ("zero.jpg", "a character device")] {
+    for (name, kind) in [
+        ("pipe.jpg", "a FIFO"),
+        ("zero.jpg", "a character device"),
+        ("socket.jpg", "a socket"),
+    ] {
         let line = run
             .stderr
             .lines()
