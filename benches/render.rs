@@ -57,6 +57,7 @@ fn decoders(c: &mut Criterion) {
                 Fit::Letterbox,
                 &limits,
                 &mut Vec::new(),
+                &|| false,
             )
             .expect("decodes")
         })
@@ -70,6 +71,7 @@ fn decoders(c: &mut Criterion) {
                 Fit::Letterbox,
                 &limits,
                 &mut Vec::new(),
+                &|| false,
             )
             .expect("decodes")
         })
@@ -126,6 +128,7 @@ fn report_decoder_correctness() {
             Fit::Letterbox,
             &Limits::default(),
             &mut Vec::new(),
+            &|| false,
         )
         .is_err()
         {
@@ -239,7 +242,15 @@ fn steps(c: &mut Criterion) {
     let bytes = read(PHOTO);
     let spec = Spec::default();
     let limits = Limits::default();
-    let decoded = decode(&bytes, HD, Fit::Letterbox, &limits, &mut Vec::new()).expect("decodes");
+    let decoded = decode(
+        &bytes,
+        HD,
+        Fit::Letterbox,
+        &limits,
+        &mut Vec::new(),
+        &|| false,
+    )
+    .expect("decodes");
     let orientation = decoded.orientation;
     let upright = orient::apply(decoded.pixels.clone(), orientation);
     let canvas = fit::fit(&upright, &spec).expect("fits");
@@ -254,6 +265,7 @@ fn steps(c: &mut Criterion) {
                 Fit::Letterbox,
                 &limits,
                 &mut Vec::new(),
+                &|| false,
             )
             .expect("decodes")
         })
@@ -396,6 +408,7 @@ fn heic(c: &mut Criterion) {
                 Fit::Letterbox,
                 &limits,
                 &mut Vec::new(),
+                &|| false,
             )
             .expect("decodes")
         })

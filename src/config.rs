@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use framecast::http::access::{Credentials, Token};
 use framecast::render::{Fit, Limits, Rgb, Size, Spec};
 use framecast::server::Settings;
-use framecast::{cache, discover, http, schedule};
+use framecast::{cache, discover, http, pool, schedule};
 
 /// Turn a folder of photos into one uniform MJPEG stream that any screen can show.
 #[derive(Debug, Parser)]
@@ -108,6 +108,17 @@ pub struct FrameArgs {
     #[arg(long, env = "FRAMECAST_MAX_FILE_SIZE", default_value = "200MiB", value_name = "SIZE",
           value_parser = parse_bytes)]
     pub max_file_size: u64,
+
+    /// Memory the photos being decoded may take together (1GiB, 500MB). Each photo's need is
+    /// worked out from its header; a photo waits until enough is free, and one that needs
+    /// more than all of it is skipped [default: half of the machine's memory].
+    #[arg(long, env = "FRAMECAST_DECODE_MEMORY", value_name = "SIZE", value_parser = parse_bytes)]
+    pub decode_memory: Option<u64>,
+
+    /// A photo whose render works longer than this is abandoned and skipped: 60s, 2m.
+    #[arg(long, env = "FRAMECAST_RENDER_TIMEOUT", default_value = "60s", value_name = "DURATION",
+          value_parser = parse_duration)]
+    pub render_timeout: Duration,
 }
 
 /// `framecast render`.
@@ -240,6 +251,7 @@ impl ServeArgs {
                 spec: self.frame.spec(),
                 limits: self.frame.limits(),
                 threads: self.frame.threads(),
+                pool: self.frame.pool(),
                 cache: cache::Limits {
                     max_bytes: self.cache_size,
                 },
@@ -289,6 +301,8 @@ pub struct RenderConfig {
     pub limits: Limits,
     /// Size of the worker pool.
     pub threads: usize,
+    /// Memory and time budgets of the renders.
+    pub pool: pool::Limits,
     /// Where the frames go.
     pub out: PathBuf,
 }
@@ -315,6 +329,44 @@ impl FrameArgs {
             .or_else(|| std::thread::available_parallelism().ok())
             .map_or(1, NonZeroUsize::get)
     }
+
+    fn pool(&self) -> pool::Limits {
+        pool::Limits {
+            memory: self.decode_memory.unwrap_or_else(default_decode_memory),
+            timeout: self.render_timeout,
+        }
+    }
+}
+
+/// Half of the memory this process may use: the machine's (`MemTotal`), or its cgroup's
+/// limit when that is lower (a container, a systemd `MemoryMax=`). The other half is left to
+/// the frame cache, the rest of the process and the system. 1 GiB when neither can be read.
+fn default_decode_memory() -> u64 {
+    let machine = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| meminfo_total(&text));
+    let cgroup = cgroup_memory_max();
+    match (machine, cgroup) {
+        (Some(m), Some(c)) => m.min(c) / 2,
+        (Some(m), None) => m / 2,
+        (None, Some(c)) => c / 2,
+        (None, None) => 1 << 30,
+    }
+}
+
+/// `MemTotal` from the text of `/proc/meminfo`, in bytes.
+fn meminfo_total(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// The cgroup v2 memory limit of this process, if it has one.
+fn cgroup_memory_max() -> Option<u64> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = own.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let max = std::fs::read_to_string(format!("/sys/fs/cgroup{}/memory.max", path.trim())).ok()?;
+    max.trim().parse().ok() // "max" means no limit
 }
 
 impl RenderArgs {
@@ -329,6 +381,7 @@ impl RenderArgs {
             spec: self.frame.spec(),
             limits: self.frame.limits(),
             threads: self.frame.threads(),
+            pool: self.frame.pool(),
             out: self.out,
         }
     }
@@ -513,5 +566,39 @@ mod tests {
         assert_eq!(config.limits, Limits::default());
         assert!(config.threads >= 1);
         assert_eq!(config.discover.exclude, [PathBuf::from("frames")]);
+        assert_eq!(config.pool.timeout, Duration::from_secs(60));
+        // Half of this machine's memory, or of the test's cgroup: at least something, and
+        // never more than the machine has.
+        let total = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|t| meminfo_total(&t))
+            .expect("MemTotal");
+        assert!(config.pool.memory > 0 && config.pool.memory <= total / 2);
+    }
+
+    #[test]
+    fn budgets_from_flags() {
+        let cli = Cli::try_parse_from([
+            "framecast",
+            "serve",
+            "--decode-memory",
+            "300MiB",
+            "--render-timeout",
+            "500ms",
+        ])
+        .expect("parses");
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        let pool = args.into_config(1024).expect("valid").settings.pool;
+        assert_eq!(pool.memory, 300 << 20);
+        assert_eq!(pool.timeout, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn meminfo() {
+        let text = "MemTotal:       24605832 kB\nMemFree:         1234 kB\n";
+        assert_eq!(meminfo_total(text), Some(24_605_832 * 1024));
+        assert_eq!(meminfo_total("nonsense"), None);
     }
 }

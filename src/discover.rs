@@ -13,16 +13,22 @@
 //!   and each [`Photo`] carries a [`PhotoId`] (path, size, modification time) that changes
 //!   exactly when the file does, so later stages can key caches on it.
 //!
-//! Problems that do not stop the walk (an unreadable folder, a broken symlink) are returned as
-//! [`Warning`]s next to the photos; only a root that cannot be used at all is an [`Error`].
+//! Problems that do not stop the walk (an unreadable folder, a broken symlink, a FIFO or a
+//! device node among the photos) are returned as [`Warning`]s next to the photos; only a root
+//! that cannot be used at all is an [`Error`].
+//!
+//! Every later stage opens photos through [`open_regular`], which never waits on a FIFO and
+//! refuses anything that is not a regular file, whenever it appears.
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
+use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use crate::escape::Escaped;
 use crate::format::Format;
 
 /// File extensions (compared case-insensitively) that are always listed as photo candidates.
@@ -45,7 +51,7 @@ const SKIPPED_DIRS: &[&str] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The root does not exist or cannot be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {}: {source}", Escaped::path(path))]
     Root {
         /// The root as given.
         path: PathBuf,
@@ -218,6 +224,11 @@ impl Walk<'_> {
             } else if meta.is_file() {
                 let relative = path.strip_prefix(self.root).unwrap_or(&path).to_path_buf();
                 self.file(&path, relative, &meta, false);
+            } else {
+                // Reading a FIFO waits for a writer, reading a device may never end: neither
+                // is a photo, whatever its name.
+                let kind = FileKind::of(&meta);
+                self.warn(&path, format!("not a regular file but {kind}"));
             }
         }
     }
@@ -256,7 +267,7 @@ fn has_image_extension(path: &Path) -> bool {
 /// signature of an image format (a camera upload named `IMG_0001` with no extension).
 fn has_image_signature(path: &Path) -> bool {
     let mut head = [0u8; 32];
-    let Ok(mut file) = File::open(path) else {
+    let Ok((mut file, _)) = open_regular(path) else {
         return false;
     };
     let mut len = 0;
@@ -269,6 +280,110 @@ fn has_image_signature(path: &Path) -> bool {
         }
     }
     Format::sniff(&head[..len]).is_some()
+}
+
+/// What kind of file system object a path is, for messages about the ones that are not
+/// regular files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A regular file.
+    Regular,
+    /// A folder.
+    Directory,
+    /// A named pipe: reading it waits for a writer, maybe forever.
+    Fifo,
+    /// A Unix domain socket.
+    Socket,
+    /// A character device (`/dev/zero`, a terminal): reading may never end or have effects.
+    CharDevice,
+    /// A block device (a disk).
+    BlockDevice,
+    /// Anything else the platform has.
+    Other,
+}
+
+impl FileKind {
+    /// The kind of the object `meta` describes.
+    pub fn of(meta: &fs::Metadata) -> FileKind {
+        let kind = meta.file_type();
+        if kind.is_file() {
+            return FileKind::Regular;
+        }
+        if kind.is_dir() {
+            return FileKind::Directory;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            if kind.is_fifo() {
+                return FileKind::Fifo;
+            }
+            if kind.is_socket() {
+                return FileKind::Socket;
+            }
+            if kind.is_char_device() {
+                return FileKind::CharDevice;
+            }
+            if kind.is_block_device() {
+                return FileKind::BlockDevice;
+            }
+        }
+        FileKind::Other
+    }
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileKind::Regular => "a regular file",
+            FileKind::Directory => "a folder",
+            FileKind::Fifo => "a FIFO (named pipe)",
+            FileKind::Socket => "a socket",
+            FileKind::CharDevice => "a character device",
+            FileKind::BlockDevice => "a block device",
+            FileKind::Other => "a special file",
+        })
+    }
+}
+
+/// Why [`open_regular`] refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The path names something other than a regular file.
+    #[error("not a regular file but {0}")]
+    NotRegular(FileKind),
+    /// Opening or inspecting the file failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// Opens `path` for reading if, and only if, it is a regular file, and returns it with its
+/// metadata.
+///
+/// The type is checked twice: on the path before opening, so a device node is never opened at
+/// all (opening some devices has effects), and on the open descriptor (`fstat`), so a file
+/// swapped for a FIFO in between is still refused. The open itself is non-blocking, so even
+/// then it returns at once instead of waiting for a FIFO's writer.
+pub fn open_regular(path: &Path) -> Result<(File, fs::Metadata), OpenError> {
+    let kind = FileKind::of(&fs::metadata(path)?);
+    if kind != FileKind::Regular {
+        return Err(OpenError::NotRegular(kind));
+    }
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NONBLOCK has no effect on reads of a regular file; O_NOCTTY keeps a terminal
+        // from becoming the process's controlling terminal.
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    match FileKind::of(&meta) {
+        FileKind::Regular => Ok((file, meta)),
+        kind => Err(OpenError::NotRegular(kind)),
+    }
 }
 
 /// Natural order of two paths: component by component, each compared with [`natural_cmp`].

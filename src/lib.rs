@@ -2,13 +2,15 @@
 //! on a home network can show.
 //!
 //! ```text
-//! format ─▶ discover ─▶ render ─▶ pool ─▶ cache ─▶ schedule ─▶ http ─▶ server
-//!           (folders)   (pixels)  (CPU)   (frames)  (timeline)  (clients)
+//! escape ─▶ format ─▶ discover ─▶ render ─▶ pool ─▶ cache ─▶ schedule ─▶ http ─▶ server
+//!                     (folders)   (pixels)  (CPU)   (frames)  (timeline)  (clients)
 //! ```
 //!
 //! The data flows one way and the modules are declared in that order; a module only uses the
 //! ones declared before it (`tests/layering.rs` checks).
 //!
+//! - [`escape`] shows file names safely in logs and reports: control characters, terminal
+//!   escapes and invalid UTF-8 in a name become visible escapes, so no name can forge a line.
 //! - [`format`](mod@format) names the image formats and recognises them by their first bytes; discovery and
 //!   decoding share it, so a file is judged by its content, never by its name.
 //! - [`discover`] walks the photo folders and yields an ordered list of [`discover::Photo`]s, each
@@ -30,6 +32,7 @@
 //! The command-line front end (`framecast render`, `framecast serve`) lives in the binary.
 #![deny(missing_docs)]
 
+pub mod escape;
 pub mod format;
 pub mod discover;
 pub mod render;

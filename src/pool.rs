@@ -4,13 +4,32 @@
 //! would stall every connection that worker serves, so each job runs on a rayon pool of
 //! `--threads` workers and its result comes back through a oneshot channel that async code
 //! awaits. Nothing else in the server spawns CPU work.
+//!
+//! Two budgets keep one photo from taking the machine down with it:
+//!
+//! - **Memory.** A render first reads the photo and works out its peak memory from the
+//!   headers ([`render::Prepared::memory`], the file's bytes included), then waits in line for
+//!   that much of the shared [`Budget`] before decoding. Four threads on four 100 MP photos
+//!   then hold one budget, not four photos' worth (plus the files of the ones waiting); a
+//!   photo that needs more than the whole budget is refused with
+//!   [`render::Error::OverBudget`]. The waiting happens on the rayon worker, never on a tokio
+//!   thread.
+//! - **Time.** The async side of [`Pool::render`] watches how long the job has been working
+//!   (reading and rendering; time spent waiting for a worker or for memory is not the photo's
+//!   fault and is not counted). Past [`Limits::timeout`] it returns
+//!   [`render::Error::TimedOut`] at once and tells the job to stop, which it does at its next
+//!   step, or within one read while the `image` crate decodes. A caller that stops waiting
+//!   stops the job the same way.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
-use crate::render::{self, Frame, Renderer, Spec};
+use crate::render::{self, FileError, Frame, Renderer, Spec};
 
 /// Why the pool could not run a job.
 #[derive(Debug, thiserror::Error)]
@@ -28,16 +47,170 @@ pub enum Error {
     JobLost,
 }
 
+/// The memory and time budgets of the renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes the renders under way may hold together (their estimated peaks).
+    pub memory: u64,
+    /// How long one render may work before it is abandoned.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory: 1 << 30,
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A shared memory budget: bytes are taken before a render decodes and given back when it
+/// ends. Waiters are served in arrival order, so a large photo is not passed over for ever by
+/// smaller ones.
+#[derive(Debug)]
+pub struct Budget {
+    total: u64,
+    queue: Mutex<Queue>,
+    changed: Condvar,
+}
+
+#[derive(Debug)]
+struct Queue {
+    available: u64,
+    waiting: VecDeque<u64>,
+    next_ticket: u64,
+}
+
+/// Bytes taken from a [`Budget`]; given back when dropped.
+#[derive(Debug)]
+pub struct Grant<'a> {
+    budget: &'a Budget,
+    bytes: u64,
+}
+
+/// Why [`Budget::take`] gave no bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// More than the whole budget was asked for.
+    OverBudget,
+    /// The caller gave up while waiting.
+    Abandoned,
+}
+
+/// How often a waiter checks whether its caller gave up.
+const POLL: Duration = Duration::from_millis(50);
+
+impl Budget {
+    /// A budget of `total` bytes.
+    pub fn new(total: u64) -> Budget {
+        Budget {
+            total,
+            queue: Mutex::new(Queue {
+                available: total,
+                waiting: VecDeque::new(),
+                next_ticket: 0,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// The whole budget.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Bytes taken now.
+    pub fn in_use(&self) -> u64 {
+        self.total - self.lock().available
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes `bytes`, waiting (blocking this thread) until it is first in line and they are
+    /// free. Gives up when `abandoned` says so, which is asked at least every 50 ms.
+    pub fn take(&self, bytes: u64, abandoned: &dyn Fn() -> bool) -> Result<Grant<'_>, Refused> {
+        if bytes > self.total {
+            return Err(Refused::OverBudget);
+        }
+        let mut queue = self.lock();
+        let ticket = queue.next_ticket;
+        queue.next_ticket += 1;
+        queue.waiting.push_back(ticket);
+        loop {
+            if queue.waiting.front() == Some(&ticket) && queue.available >= bytes {
+                queue.waiting.pop_front();
+                queue.available -= bytes;
+                // The next in line may fit in what is left.
+                self.changed.notify_all();
+                return Ok(Grant {
+                    budget: self,
+                    bytes,
+                });
+            }
+            if abandoned() {
+                queue.waiting.retain(|&t| t != ticket);
+                self.changed.notify_all();
+                return Err(Refused::Abandoned);
+            }
+            queue = self
+                .changed
+                .wait_timeout(queue, POLL)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+}
+
+impl Drop for Grant<'_> {
+    fn drop(&mut self) {
+        self.budget.lock().available += self.bytes;
+        self.budget.changed.notify_all();
+    }
+}
+
+/// The work of one render, given a `stop` function to ask and a `working` callback.
+type RenderJob = Box<
+    dyn FnOnce(&dyn Fn() -> bool, &dyn Fn(bool)) -> Result<render::Rendered, render::Error> + Send,
+>;
+
+/// Where a render job is, as its async side sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for a worker, or for memory: not counted against the time budget.
+    Waiting,
+    /// Reading or rendering since then.
+    Working(Instant),
+}
+
+/// Tells a job its caller has gone when the awaiting future is dropped.
+struct AbandonOnDrop(Arc<AtomicBool>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// A handle to the worker pool; cheap to clone.
 #[derive(Clone)]
 pub struct Pool {
     threads: Arc<rayon::ThreadPool>,
     renderer: Arc<Renderer>,
+    budget: Arc<Budget>,
+    timeout: Duration,
 }
 
 impl Pool {
-    /// Starts `threads` workers that render with `renderer`.
+    /// Starts `threads` workers that render with `renderer`, with the default [`Limits`].
     pub fn new(threads: usize, renderer: Renderer) -> Result<Pool, Error> {
+        Pool::with_limits(threads, renderer, Limits::default())
+    }
+
+    /// Starts `threads` workers that render with `renderer` within `limits`.
+    pub fn with_limits(threads: usize, renderer: Renderer, limits: Limits) -> Result<Pool, Error> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("render-{i}"))
@@ -49,12 +222,19 @@ impl Pool {
         Ok(Pool {
             threads: Arc::new(pool),
             renderer: Arc::new(renderer),
+            budget: Arc::new(Budget::new(limits.memory)),
+            timeout: limits.timeout,
         })
     }
 
     /// What the frames look like.
     pub fn spec(&self) -> &Spec {
         self.renderer.spec()
+    }
+
+    /// The shared decode memory budget.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
     }
 
     /// Runs `job` on a worker and waits for its result without blocking the async runtime.
@@ -71,13 +251,83 @@ impl Pool {
         rx.await.map_err(|_| Error::JobLost)
     }
 
-    /// Reads and renders the photo at `path` on a worker.
+    /// Reads and renders the photo at `path` on a worker, within the memory and time
+    /// budgets.
     pub async fn render(&self, path: PathBuf) -> Result<render::Rendered, RenderFailure> {
         let renderer = Arc::clone(&self.renderer);
-        match self.run(move || renderer.render_file(&path)).await {
-            Ok(Ok(rendered)) => Ok(rendered),
-            Ok(Err(e)) => Err(RenderFailure::Render(Arc::new(e))),
-            Err(e) => Err(RenderFailure::Pool(Arc::new(e))),
+        let budget = Arc::clone(&self.budget);
+        let job_path = path.clone();
+        self.watched(
+            path,
+            Box::new(move |stop, working| {
+                render_within(&renderer, &budget, &job_path, stop, working)
+            }),
+        )
+        .await
+    }
+
+    /// Runs the render `job` of the photo at `path` on a worker and waits for it within the
+    /// time budget. The job is given a `stop` function to ask, and reports with
+    /// `working(false)` / `working(true)` when it starts and stops waiting for something
+    /// that is not its fault (memory).
+    async fn watched(
+        &self,
+        path: PathBuf,
+        job: RenderJob,
+    ) -> Result<render::Rendered, RenderFailure> {
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let _abandon_on_drop = AbandonOnDrop(Arc::clone(&abandoned));
+        let (phase_tx, mut phase) = watch::channel(Phase::Waiting);
+        let job = {
+            let abandoned = Arc::clone(&abandoned);
+            let path = path.clone();
+            move || {
+                let stop = || abandoned.load(Ordering::Relaxed);
+                if stop() {
+                    // Nobody waits for it any more: not even started.
+                    return Err(FileError {
+                        path,
+                        source: render::Error::Stopped,
+                    });
+                }
+                phase_tx.send_replace(Phase::Working(Instant::now()));
+                job(&stop, &|working| {
+                    phase_tx.send_replace(if working {
+                        Phase::Working(Instant::now())
+                    } else {
+                        Phase::Waiting
+                    });
+                })
+                .map_err(|source| FileError { path, source })
+            }
+        };
+        let mut result = std::pin::pin!(self.run(job));
+        let mut spent = Duration::ZERO;
+        loop {
+            let now = *phase.borrow_and_update();
+            let deadline = match now {
+                Phase::Working(since) => Some(since + self.timeout.saturating_sub(spent)),
+                Phase::Waiting => None,
+            };
+            tokio::select! {
+                outcome = &mut result => return outcome_of(outcome),
+                changed = phase.changed() => {
+                    if let Phase::Working(since) = now {
+                        spent += since.elapsed();
+                    }
+                    if changed.is_err() {
+                        // The job has finished and dropped its end: its result is on the way.
+                        return outcome_of(result.await);
+                    }
+                }
+                () = sleep_until(deadline) => {
+                    abandoned.store(true, Ordering::Relaxed);
+                    return Err(RenderFailure::Render(Arc::new(FileError {
+                        path,
+                        source: render::Error::TimedOut { limit: self.timeout },
+                    })));
+                }
+            }
         }
     }
 
@@ -93,6 +343,51 @@ impl Pool {
             Err(e) => Err(RenderFailure::Pool(Arc::new(e))),
         }
     }
+}
+
+/// Waits until `deadline`, or for ever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn outcome_of(
+    outcome: Result<Result<render::Rendered, FileError>, Error>,
+) -> Result<render::Rendered, RenderFailure> {
+    match outcome {
+        Ok(Ok(rendered)) => Ok(rendered),
+        Ok(Err(e)) => Err(RenderFailure::Render(Arc::new(e))),
+        Err(e) => Err(RenderFailure::Pool(Arc::new(e))),
+    }
+}
+
+/// Reads the photo at `path`, takes the memory its render needs from `budget` (waiting for
+/// it), and renders it; blocking, for a worker thread. `working(false)` is called when it
+/// starts waiting for memory and `working(true)` when it goes on.
+fn render_within(
+    renderer: &Renderer,
+    budget: &Budget,
+    path: &std::path::Path,
+    stop: &dyn Fn() -> bool,
+    working: &dyn Fn(bool),
+) -> Result<render::Rendered, render::Error> {
+    let bytes = renderer.read(path)?;
+    let prepared = renderer.prepare(&bytes)?;
+    let need = prepared.memory();
+    working(false);
+    let grant = budget.take(need, stop).map_err(|refused| match refused {
+        Refused::OverBudget => render::Error::OverBudget {
+            need,
+            budget: budget.total(),
+        },
+        Refused::Abandoned => render::Error::Stopped,
+    })?;
+    working(true);
+    let rendered = prepared.render(stop);
+    drop(grant);
+    rendered
 }
 
 /// Why a frame could not be made; cheap to clone, so one failure can be handed to every
@@ -122,6 +417,161 @@ mod tests {
             .await
             .expect("runs");
         assert!(name.is_some_and(|n| n.starts_with("render-")));
+    }
+
+    #[test]
+    fn the_budget_serves_in_arrival_order_and_refuses_the_impossible() {
+        let budget = Arc::new(Budget::new(100));
+        let never = || false;
+        assert_eq!(
+            budget.take(101, &never).map(|_| ()),
+            Err(Refused::OverBudget)
+        );
+        let first = budget.take(70, &never).expect("fits");
+        assert_eq!(budget.in_use(), 70);
+        // A large request waits; a small one that arrives after it waits behind it.
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let spawn = |bytes: u64, name: &'static str| {
+            let (budget, order) = (Arc::clone(&budget), Arc::clone(&order));
+            std::thread::spawn(move || {
+                let grant = budget.take(bytes, &|| false).expect("granted");
+                order.lock().expect("lock").push(name);
+                std::thread::sleep(Duration::from_millis(20));
+                drop(grant);
+            })
+        };
+        let large = spawn(80, "large");
+        wait_for(|| budget.lock().waiting.len() == 1);
+        let small = spawn(10, "small");
+        wait_for(|| budget.lock().waiting.len() == 2);
+        assert!(order.lock().expect("lock").is_empty(), "both wait");
+        drop(first);
+        large.join().expect("large");
+        small.join().expect("small");
+        assert_eq!(*order.lock().expect("lock"), ["large", "small"]);
+        assert_eq!(budget.in_use(), 0);
+    }
+
+    #[test]
+    fn a_waiter_that_gives_up_leaves_the_line() {
+        let budget = Budget::new(10);
+        let held = budget.take(10, &|| false).expect("fits");
+        let started = Instant::now();
+        let gave_up = budget.take(5, &|| started.elapsed() > Duration::from_millis(100));
+        assert_eq!(gave_up.map(|_| ()), Err(Refused::Abandoned));
+        assert!(budget.lock().waiting.is_empty());
+        drop(held);
+        assert!(budget.take(10, &|| false).is_ok());
+    }
+
+    fn pool_with_timeout(timeout: Duration) -> Pool {
+        let limits = Limits {
+            timeout,
+            ..Limits::default()
+        };
+        Pool::with_limits(2, Renderer::default(), limits).expect("pool")
+    }
+
+    /// A job that works until it is told to stop (or until 30 s pass, so a broken test
+    /// cannot hang), and says whether it was told.
+    fn stubborn(stopped: Arc<AtomicBool>) -> RenderJob {
+        Box::new(move |stop, _working| {
+            let started = Instant::now();
+            while !stop() && started.elapsed() < Duration::from_secs(30) {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            stopped.store(stop(), Ordering::Relaxed);
+            Err(render::Error::Stopped)
+        })
+    }
+
+    #[tokio::test]
+    async fn a_render_that_takes_too_long_is_abandoned_and_told_to_stop() {
+        let pool = pool_with_timeout(Duration::from_millis(200));
+        let stopped = Arc::new(AtomicBool::new(false));
+        let started = Instant::now();
+        let result = pool
+            .watched(PathBuf::from("slow.jpg"), stubborn(Arc::clone(&stopped)))
+            .await;
+        let waited = started.elapsed();
+        match result {
+            Err(RenderFailure::Render(e)) => {
+                assert!(matches!(e.source, render::Error::TimedOut { .. }), "{e}");
+                assert!(
+                    e.to_string().contains("slow.jpg: took longer than 0.200 s"),
+                    "{e}"
+                );
+            }
+            other => panic!("{:?}", other.map(|r| r.format)),
+        }
+        // Never before the budget; on a loaded machine the timer may fire a little late.
+        assert!(waited >= Duration::from_millis(200), "{waited:?}");
+        assert!(waited < Duration::from_secs(10), "{waited:?}");
+        wait_for(|| stopped.load(Ordering::Relaxed));
+        // The worker is free again.
+        assert_eq!(pool.run(|| 6 * 7).await.expect("runs"), 42);
+    }
+
+    #[tokio::test]
+    async fn waiting_for_memory_is_not_counted_against_the_time_budget() {
+        let pool = pool_with_timeout(Duration::from_millis(300));
+        let result = pool
+            .watched(
+                PathBuf::from("patient.jpg"),
+                Box::new(|stop, working| {
+                    working(false);
+                    std::thread::sleep(Duration::from_millis(900));
+                    working(true);
+                    assert!(!stop(), "stopped while waiting");
+                    Err(render::Error::Internal("done".into()))
+                }),
+            )
+            .await;
+        match result {
+            Err(RenderFailure::Render(e)) => {
+                assert!(matches!(e.source, render::Error::Internal(_)), "{e}")
+            }
+            other => panic!("{:?}", other.map(|r| r.format)),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_leaves_stops_its_job() {
+        let pool = pool_with_timeout(Duration::from_secs(60));
+        let stopped = Arc::new(AtomicBool::new(false));
+        let waiting = pool.watched(PathBuf::from("left.jpg"), stubborn(Arc::clone(&stopped)));
+        // Give up on it after a moment, as a client that disconnects does.
+        let gave_up = tokio::time::timeout(Duration::from_millis(100), waiting).await;
+        assert!(gave_up.is_err());
+        wait_for(|| stopped.load(Ordering::Relaxed));
+    }
+
+    #[tokio::test]
+    async fn a_photo_larger_than_the_whole_budget_is_refused_saying_how_to_raise_it() {
+        let limits = Limits {
+            memory: 1 << 20,
+            ..Limits::default()
+        };
+        let pool = Pool::with_limits(1, Renderer::default(), limits).expect("pool");
+        let photo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/exif-orientation/Landscape_1.jpg");
+        match pool.render(photo).await {
+            Err(RenderFailure::Render(e)) => {
+                assert!(matches!(e.source, render::Error::OverBudget { .. }), "{e}");
+                assert!(e.to_string().contains("--decode-memory"), "{e}");
+            }
+            other => panic!("{:?}", other.map(|r| r.format)),
+        }
+        assert_eq!(pool.budget().in_use(), 0);
+    }
+
+    /// Polls `done` until it holds, for at most 10 s.
+    fn wait_for(done: impl Fn() -> bool) {
+        let started = Instant::now();
+        while !done() {
+            assert!(started.elapsed() < Duration::from_secs(10), "timed out");
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     #[tokio::test]

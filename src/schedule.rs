@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cache::Cache;
 use crate::discover::{Photo, PhotoId};
+use crate::escape::Escaped;
 use crate::render::Frame;
 
 /// How the timeline moves.
@@ -189,7 +190,7 @@ impl Schedule {
                     )
                     .is_none();
                 if first {
-                    tracing::warn!(path = %photo.id.path.display(), "skipping photo: {reason}");
+                    tracing::warn!(path = %Escaped::path(&photo.id.path), "skipping photo: {reason}");
                 }
                 None
             }

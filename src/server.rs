@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cache::{self, Cache};
 use crate::discover;
+use crate::escape::Escaped;
 use crate::http;
 use crate::pool::{self, Pool};
 use crate::render::{Limits, Renderer, Spec};
@@ -46,6 +47,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Worker threads for rendering.
     pub threads: usize,
+    /// Memory and time budgets of the renders.
+    pub pool: pool::Limits,
     /// Frame cache bound.
     pub cache: cache::Limits,
     /// Timeline pacing.
@@ -77,13 +80,14 @@ pub async fn start(
         .await
         .map_err(|_| Error::Walk)??;
     for warning in &found.warnings {
-        tracing::warn!(path = %warning.path.display(), "skipped during the walk: {}", warning.reason);
+        tracing::warn!(path = %Escaped::path(&warning.path), "skipped during the walk: {}", warning.reason);
     }
     let photos = found.photos.len();
     tracing::info!(photos, "photos found");
 
     let threads = settings.threads.max(1);
-    let pool = Pool::new(threads, Renderer::new(settings.spec, settings.limits))?;
+    let renderer = Renderer::new(settings.spec, settings.limits);
+    let pool = Pool::with_limits(threads, renderer, settings.pool)?;
     let cache = Arc::new(Cache::new(pool, settings.cache));
     let schedule = Schedule::new(
         found.photos,

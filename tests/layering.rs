@@ -1,9 +1,9 @@
 //! The data flows one way: a library module may only use the modules declared before it in
-//! `src/lib.rs` (`format → discover → render → pool → cache → schedule → http → server`), and
-//! each names only the outside crates of its own layer: the pure modules no async runtime,
-//! thread pool or command-line crate; nothing before `http` any HTTP crate; `http` no thread
-//! pool (nothing renders on a request path). Checked on the source text, so a stray `use`
-//! fails here rather than in review.
+//! `src/lib.rs` (`escape → format → discover → render → pool → cache → schedule → http →
+//! server`), and each names only the outside crates of its own layer: the pure modules no
+//! async runtime, thread pool or command-line crate; nothing before `http` any HTTP crate;
+//! `http` no thread pool (nothing renders on a request path). Checked on the source text, so
+//! a stray `use` fails here rather than in review.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,10 +17,15 @@ type Rule = (
 );
 const PURE: &[&str] = &["tokio", "warp", "hyper", "rayon", "clap"];
 const FLOW: &[Rule] = &[
+    ("escape", &[], PURE),
     ("format", &[], PURE),
-    ("discover", &["format"], PURE),
-    ("render", &["format", "render"], PURE),
-    ("pool", &["render", "pool"], &["warp", "hyper", "clap"]),
+    ("discover", &["escape", "format"], PURE),
+    ("render", &["escape", "format", "discover", "render"], PURE),
+    (
+        "pool",
+        &["escape", "render", "pool"],
+        &["warp", "hyper", "clap"],
+    ),
     (
         "cache",
         &["discover", "render", "pool", "cache"],
@@ -28,18 +33,18 @@ const FLOW: &[Rule] = &[
     ),
     (
         "schedule",
-        &["discover", "render", "cache", "schedule"],
+        &["escape", "discover", "render", "cache", "schedule"],
         &["warp", "hyper", "rayon", "clap"],
     ),
     (
         "http",
-        &["render", "cache", "schedule", "http"],
+        &["escape", "render", "cache", "schedule", "http"],
         &["rayon", "clap"],
     ),
     (
         "server",
         &[
-            "discover", "render", "pool", "cache", "schedule", "http", "server",
+            "escape", "discover", "render", "pool", "cache", "schedule", "http", "server",
         ],
         &["clap"],
     ),

@@ -278,6 +278,34 @@ fn corrupt_exif_is_shown_as_stored_with_a_warning() {
     );
 }
 
+/// libjpeg recovers from these and says so with a warning; the photo is shown and the
+/// warning reported, as any viewer would.
+#[test]
+fn recoverable_jpeg_damage_is_a_warning() {
+    let adobe = std::fs::read(fixture("edge/icc-adobergb.jpg")).expect("fixture");
+    let bad_icc = common::hostile::jpeg_with_bad_icc_chunk(&adobe).expect("has an ICC chunk");
+    let rendered = renderer().render(&bad_icc).expect("renders");
+    assert_frame(&rendered.frame.jpeg, HD);
+    assert!(
+        matches!(&rendered.warnings[..], [Warning::BadIccProfile(why)] if why.contains("malformed ICC")),
+        "{:?}",
+        rendered.warnings
+    );
+
+    let card = std::fs::read(fixture("edge/grayscale.jpg")).expect("fixture");
+    let padded = common::hostile::jpeg_with_extraneous_bytes(&card);
+    let rendered = renderer().render(&padded).expect("renders");
+    assert_frame(&rendered.frame.jpeg, HD);
+    assert!(
+        matches!(&rendered.warnings[..], [Warning::CorruptData(why)] if why.contains("extraneous bytes")),
+        "{:?}",
+        rendered.warnings
+    );
+    // The picture is whole: the same frame as from the undamaged file.
+    let clean = renderer().render(&card).expect("renders");
+    assert_eq!(rendered.frame.jpeg, clean.frame.jpeg);
+}
+
 #[test]
 fn hidden_files_still_render_when_asked_for_directly() {
     // Discovery skips them; rendering one explicitly works like any photo.

@@ -1,17 +1,20 @@
 //! `framecast render`: the whole library rendered once, into a folder of frames.
 //!
 //! Useful on its own (pre-rendering a library for a device that only plays files, checking how
-//! a library will look) and the simplest complete user of the pipeline. Photos are rendered on
-//! a rayon pool of `--threads` workers, each job reading, rendering and writing one photo, so
-//! no more photos are in memory at once than there are threads. One bad file is listed with
-//! its reason and the rest go on.
+//! a library will look) and the simplest complete user of the pipeline. Photos are rendered
+//! through the same worker pool as `serve`, with the same budgets: `--threads` workers, the
+//! decode memory budget (a photo waits until its memory is free, so peak memory does not grow
+//! with the thread count) and the per-photo time budget. A few more photos than threads are
+//! in flight, so workers never wait for the next job. One bad file is listed with its reason
+//! and the rest go on.
 //!
 //! With `--fit pair`, neighbouring portraits (in the walk's order, skipping files that cannot
 //! be rendered) share one frame, written under the first one's name; the second gets no frame
 //! of its own and the summary lists each pair. Whether a photo is a portrait is known once it
 //! is decoded, so in that mode photos are decoded a batch at a time (two per thread, in
 //! parallel), paired in order, then composed and written in parallel; a portrait left at the
-//! end of a batch waits for the first photo of the next.
+//! end of a batch waits for the first photo of the next. This mode runs on its own rayon pool
+//! of `--threads` workers: the batch, not the memory budget, bounds what it holds.
 
 use std::collections::HashMap;
 use std::fs;
@@ -21,10 +24,13 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use futures_util::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use framecast::discover::{self, Photo};
+use framecast::escape::Escaped;
+use framecast::pool::{Pool, RenderFailure};
 use framecast::render::{Fit, Picture, Renderer, Warning, fit};
 
 use crate::config::RenderConfig;
@@ -49,32 +55,36 @@ pub fn run(config: RenderConfig) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let found = discover::discover(&config.discover)?;
     for warning in &found.warnings {
-        tracing::warn!(path = %warning.path.display(), "skipped during the walk: {}", warning.reason);
+        tracing::warn!(path = %Escaped::path(&warning.path), "skipped during the walk: {}", warning.reason);
     }
-    fs::create_dir_all(&config.out)
-        .with_context(|| format!("cannot create the output folder {}", config.out.display()))?;
+    fs::create_dir_all(&config.out).with_context(|| {
+        format!(
+            "cannot create the output folder {}",
+            Escaped::path(&config.out)
+        )
+    })?;
     let jobs = plan(&config.discover.roots, &config.out, found.photos);
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads)
-        .thread_name(|i| format!("render-{i}"))
-        .build()
-        .context("cannot start the worker threads")?;
     let renderer = Renderer::new(config.spec, config.limits);
     let progress = progress_bar(jobs.len() as u64);
-    let outcomes: Vec<Outcome> = pool.install(|| {
-        if config.spec.fit == Fit::Pair {
-            render_pairs(&renderer, &jobs, config.threads * 2, &progress)
-        } else {
-            jobs.par_iter()
-                .map(|job| {
-                    let outcome = render_one(&renderer, job);
-                    progress.inc(1);
-                    outcome
-                })
-                .collect()
-        }
-    });
+    let outcomes = if config.spec.fit == Fit::Pair {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.threads)
+            .thread_name(|i| format!("render-{i}"))
+            .build()
+            .context("cannot start the worker threads")?;
+        pool.install(|| render_pairs(&renderer, &jobs, config.threads * 2, &progress))
+    } else {
+        let pool = Pool::with_limits(config.threads, renderer, config.pool)
+            .context("cannot start the worker threads")?;
+        // The pool's async side (waiting for results, the time budget) needs a runtime; one
+        // thread is plenty, since all the work happens on the pool.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .context("cannot start the async runtime")?;
+        runtime.block_on(render_all(&pool, &jobs, config.threads, &progress))
+    };
     progress.finish_and_clear();
 
     let summary = Summary::new(&jobs, &outcomes, started.elapsed(), &config.out);
@@ -89,17 +99,42 @@ pub fn run(config: RenderConfig) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn render_one(renderer: &Renderer, job: &Job) -> Outcome {
-    let rendered = match renderer.render_file(job.photo.path()) {
+/// Renders every job, a few more at a time than there are threads; outcomes in job order.
+async fn render_all(
+    pool: &Pool,
+    jobs: &[Job],
+    threads: usize,
+    progress: &ProgressBar,
+) -> Vec<Outcome> {
+    let mut outcomes: Vec<Option<Outcome>> = jobs.iter().map(|_| None).collect();
+    let mut done = stream::iter(jobs.iter().enumerate())
+        .map(|(index, job)| async move { (index, render_one(pool, job).await) })
+        .buffer_unordered(threads.saturating_mul(2).max(2));
+    while let Some((index, outcome)) = done.next().await {
+        progress.inc(1);
+        outcomes[index] = Some(outcome);
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Outcome::Skipped("never rendered".into())))
+        .collect()
+}
+
+async fn render_one(pool: &Pool, job: &Job) -> Outcome {
+    let rendered = match pool.render(job.photo.path().to_path_buf()).await {
         Ok(rendered) => rendered,
-        Err(e) => {
-            tracing::debug!(path = %job.shown.display(), "skipped: {}", e.source);
+        Err(RenderFailure::Render(e)) => {
+            tracing::debug!(path = %Escaped::path(&job.shown), "skipped: {}", e.source);
             return Outcome::Skipped(e.source.to_string());
         }
+        Err(other) => return Outcome::Skipped(other.to_string()),
     };
-    match write_atomically(&job.dest, &rendered.frame.jpeg) {
-        Ok(()) => Outcome::Rendered(rendered.warnings),
-        Err(e) => Outcome::Skipped(format!("cannot write {}: {e}", job.dest.display())),
+    // Writing is blocking I/O: it goes to the pool too.
+    let (dest, jpeg) = (job.dest.clone(), rendered.frame.jpeg.clone());
+    match pool.run(move || write_atomically(&dest, &jpeg)).await {
+        Ok(Ok(())) => Outcome::Rendered(rendered.warnings),
+        Ok(Err(e)) => Outcome::Skipped(format!("cannot write {}: {e}", Escaped::path(&job.dest))),
+        Err(e) => Outcome::Skipped(e.to_string()),
     }
 }
 
@@ -131,7 +166,7 @@ fn render_pairs(
             let picture = match picture {
                 Ok(picture) => picture,
                 Err(e) => {
-                    tracing::debug!(path = %jobs[i].shown.display(), "skipped: {}", e.source);
+                    tracing::debug!(path = %Escaped::path(&jobs[i].shown), "skipped: {}", e.source);
                     outcomes[i] = Some(Outcome::Skipped(e.source.to_string()));
                     progress.inc(1);
                     continue;
@@ -200,7 +235,7 @@ fn compose_one(renderer: &Renderer, jobs: &[Job], unit: Unit) -> Vec<(usize, Out
     let dest = &jobs[first].dest;
     let written = frame.map_err(|e| e.to_string()).and_then(|frame| {
         write_atomically(dest, &frame.jpeg)
-            .map_err(|e| format!("cannot write {}: {e}", dest.display()))
+            .map_err(|e| format!("cannot write {}: {e}", Escaped::path(&dest)))
     });
     let outcome = |warnings| match &written {
         Ok(()) => Outcome::Rendered(warnings),
@@ -378,7 +413,7 @@ impl<'a> Summary<'a> {
             "rendered {} of {} photos into {} in {:.1} s ({:.1} photos/s)",
             self.rendered,
             self.total,
-            self.out.display(),
+            Escaped::path(self.out),
             secs,
             rate
         )?;
@@ -393,22 +428,29 @@ impl<'a> Summary<'a> {
                 writeln!(
                     out,
                     "  {} + {} -> {}",
-                    first.display(),
-                    second.display(),
-                    frame.display()
+                    Escaped::path(first),
+                    Escaped::path(second),
+                    Escaped::path(frame)
                 )?;
             }
         }
+        // One line per file, whatever its name holds.
         if !self.skipped.is_empty() {
             writeln!(out, "skipped {}:", self.skipped.len())?;
             for (path, reason) in &self.skipped {
-                writeln!(out, "  {}: {reason}", path.display())?;
+                writeln!(out, "  {}: {}", Escaped::path(path), Escaped::text(reason))?;
             }
         }
         if !self.warnings.is_empty() {
             writeln!(out, "warnings {}:", self.warnings.len())?;
             for (path, warning) in &self.warnings {
-                writeln!(out, "  {}: {warning}", path.display())?;
+                let warning = warning.to_string();
+                writeln!(
+                    out,
+                    "  {}: {}",
+                    Escaped::path(path),
+                    Escaped::text(&warning)
+                )?;
             }
         }
         Ok(())

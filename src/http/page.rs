@@ -16,7 +16,6 @@
 use warp::Reply;
 use warp::http::{HeaderValue, header};
 
-
 const PAGE: &str = include_str!("page.html");
 
 /// Where the page's query goes in the no-script stream URL.

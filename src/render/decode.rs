@@ -1,20 +1,28 @@
 //! Decoding: from file bytes to 8-bit sRGB pixels and the orientation to apply.
 //!
-//! The format is taken from the content ([`Format::sniff`]), never the name. Before any pixel
-//! buffer is allocated the header's size is checked against the [`Limits`], so a 3 KB PNG that
-//! claims 60000×60000 pixels is refused in microseconds. JPEG goes to libjpeg-turbo at the
-//! smallest DCT scale that still covers the frame in its fill mode; HEIC and AVIF to libheif
-//! (`heif.rs`); CMYK TIFF to the `tiff` crate (`cmyk_tiff.rs`); the other formats to the
-//! `image` crate at full size (they offer no cheaper path). All results are normalised to
+//! The format is taken from the content ([`Format::sniff`]), never the name. Before any
+//! decoder runs, the container is checked ([`probe`](super::probe); JPEG markers by
+//! `jpeg::Markers`) and the header's size against the [`Limits`], so a 3 KB PNG that claims
+//! 60000×60000 pixels is refused in microseconds and no declared size is believed beyond the
+//! file. Every decoder gets its limits before it reads anything: libjpeg-turbo a pixel and a
+//! memory cap, the png crate a byte budget that bounds what a compressed profile may inflate
+//! to, libheif its security limits, the others `image::Limits`. JPEG goes to libjpeg-turbo at
+//! the smallest DCT scale that still covers the frame in its fill mode; HEIC and AVIF to
+//! libheif (`heif.rs`); CMYK TIFF to the `tiff` crate (`cmyk_tiff.rs`); the other formats to
+//! the `image` crate at full size (they offer no cheaper path). All results are normalised to
 //! [`Pixels`] in sRGB.
+//!
+//! [`estimate`] works out from the same headers how much memory decoding a photo will take,
+//! so callers can wait for memory before they start.
 
-use std::io::Cursor;
+use std::io::{self, BufRead, Cursor, Read, Seek, SeekFrom};
 
 use image::{DynamicImage, ImageDecoder, ImageError};
 
 use super::color::{self, Profile};
 use super::jpeg::{self, ColorModel, Markers};
 use super::orient::Orientation;
+use super::probe::{MAX_METADATA_BYTES, Meta, Probe};
 use super::{Error, Fit, Layout, Limits, Pixels, Size, Warning};
 use super::{cmyk_tiff, heif};
 use crate::format::Format;
@@ -33,14 +41,26 @@ pub struct Decoded {
 }
 
 /// Decodes a photo for a frame of size `target` filled as `fit` says: JPEG may be decoded at a
-/// reduced scale, never below what that frame needs.
+/// reduced scale, never below what that frame needs. `stop` is asked now and then while the `image`
+/// crate decodes; once it says yes, decoding ends early with [`Error::Stopped`].
 pub fn decode(
     bytes: &[u8],
     target: Size,
     fit: Fit,
     limits: &Limits,
     warnings: &mut Vec<Warning>,
+    stop: &dyn Fn() -> bool,
 ) -> Result<Decoded, Error> {
+    let format = decodable_format(bytes)?;
+    match format {
+        Format::Jpeg => decode_jpeg(bytes, target, fit, limits, warnings),
+        Format::Heic | Format::Avif => heif::decode(bytes, format, limits, warnings),
+        Format::Tiff if cmyk_tiff::is_cmyk(bytes) => cmyk_tiff::decode(bytes, limits, warnings),
+        _ => decode_other(bytes, format, limits, warnings, stop),
+    }
+}
+
+fn decodable_format(bytes: &[u8]) -> Result<Format, Error> {
     let format = Format::sniff(bytes).ok_or_else(|| {
         Error::NotAnImage(if bytes.is_empty() {
             "the file is empty".into()
@@ -53,12 +73,107 @@ pub fn decode(
             "{format} photos cannot be decoded"
         )));
     }
-    match format {
-        Format::Jpeg => decode_jpeg(bytes, target, fit, limits, warnings),
-        Format::Heic | Format::Avif => heif::decode(bytes, format, limits, warnings),
-        Format::Tiff if cmyk_tiff::is_cmyk(bytes) => cmyk_tiff::decode(bytes, limits, warnings),
-        _ => decode_other(bytes, format, limits, warnings),
+    Ok(format)
+}
+
+/// The most heap a render of this photo into a `target` frame holds at once, in bytes (the
+/// file's own bytes not included), worked out from its headers alone: the decoder's buffers,
+/// the conversion to 8-bit RGB, the colour and orientation copies, fitting and encoding. The
+/// same checks as [`decode`] run first, so a photo that would be refused is refused here.
+pub fn estimate(bytes: &[u8], target: Size, fit: Fit, limits: &Limits) -> Result<u64, Error> {
+    let format = decodable_format(bytes)?;
+    let (shown, decoder, alpha) = match format {
+        Format::Jpeg => {
+            let markers = Markers::scan(bytes);
+            let Some(frame) = markers.frame else {
+                // No frame header found before the first scan: libjpeg will refuse the file
+                // or find one this scan missed; count the largest photo allowed.
+                let decoder = limits.max_pixels.saturating_mul(4);
+                return Ok(pipeline(limits.max_pixels, 1, decoder, false, target));
+            };
+            limits.check_pixels(frame.width as u64, frame.height as u64)?;
+            let mut ignored = Vec::new();
+            let orientation = markers
+                .exif
+                .map(|exif| Orientation::from_exif_block(exif, &mut ignored))
+                .unwrap_or_default();
+            let stored = Size {
+                width: frame.width.max(1),
+                height: frame.height.max(1),
+            };
+            let scale = jpeg_scale(stored, orientation, target, fit);
+            let (w, h) = (
+                jpeg::scaled(stored.width, scale),
+                jpeg::scaled(stored.height, scale),
+            );
+            let pixels = w as u64 * h as u64;
+            let samples = pixels.saturating_mul(frame.components.clamp(1, 4) as u64);
+            // Grey and CMYK samples are converted to RGB into a second buffer.
+            let converted = if frame.components == 3 {
+                0
+            } else {
+                pixels.saturating_mul(3)
+            };
+            let decoder = samples
+                .saturating_add(converted)
+                .saturating_add(frame.coefficient_bytes());
+            ((w as u64, h as u64), decoder, false)
+        }
+        Format::Heic | Format::Avif => {
+            let header = heif::header(bytes, format, limits)?;
+            let shown = (header.size.width as u64, header.size.height as u64);
+            (shown, header.decoder_bytes, header.alpha)
+        }
+        _ => {
+            let probe = Probe::read(bytes, format)?;
+            check_probe(&probe, limits)?;
+            let out = probe
+                .pixels()
+                .saturating_mul(if probe.alpha { 4 } else { 3 });
+            let converted = if probe.converts { out } else { 0 };
+            // The conversion holds the decoded buffer and its 8-bit copy at once.
+            let decoder = probe
+                .decoder_bytes()
+                .max(probe.decoded_bytes.saturating_add(converted));
+            let shown = (probe.width as u64, probe.height as u64);
+            (shown, decoder, probe.alpha)
+        }
+    };
+    Ok(pipeline(shown.0 * shown.1, shown.1, decoder, alpha, target))
+}
+
+/// Peak bytes of the steps after decoding, for a decoded picture of `pixels` pixels and
+/// `rows` rows, given the decoder's own peak: colour and orientation each copy the picture
+/// once; fitting flattens alpha into a copy, scales through a buffer of the frame's width and
+/// the picture's height, onto the frame-sized canvas; encoding writes at most a frame's size.
+fn pipeline(pixels: u64, rows: u64, decoder: u64, alpha: bool, target: Size) -> u64 {
+    let picture = pixels.saturating_mul(if alpha { 4 } else { 3 });
+    let frame = target.width as u64 * target.height as u64 * 3;
+    let flattened = if alpha { pixels.saturating_mul(3) } else { 0 };
+    let scaling = (target.width as u64 * 3).saturating_mul(rows);
+    let steps = [
+        decoder,
+        picture.saturating_mul(2),
+        picture
+            .saturating_add(flattened)
+            .saturating_add(scaling)
+            .saturating_add(frame),
+        2 * frame,
+    ];
+    // Small allocations (tables, rows, the encoder's state) on top, and a margin for buffers
+    // that grow past their final size.
+    let peak = steps.into_iter().max().unwrap_or(0);
+    peak.saturating_add(peak / 32).saturating_add(1 << 20)
+}
+
+/// The header checks every format shares: the pixel limit, on the picture and on a frame the
+/// decoder allocates besides it.
+fn check_probe(probe: &Probe<'_>, limits: &Limits) -> Result<(), Error> {
+    limits.check_pixels(probe.width as u64, probe.height as u64)?;
+    if let Some((w, h)) = probe.extra_frame {
+        limits.check_pixels(w as u64, h as u64)?;
     }
+    Ok(())
 }
 
 /// How much of the reduction is left to the Lanczos3 step after DCT-domain scaling. Scaling
@@ -103,9 +218,12 @@ fn decode_jpeg(
         .exif
         .map(|exif| Orientation::from_exif_block(exif, warnings))
         .unwrap_or_default();
-    let mut decoder = jpeg::Decoder::new()?;
-    let header = decoder.header(bytes)?;
+    let mut decoder = jpeg::Decoder::new(limits.max_pixels, limits.max_alloc())?;
+    let (header, header_warning) = decoder.header(bytes)?;
     limits.check_pixels(header.width as u64, header.height as u64)?;
+    if let Some(problem) = &markers.icc_problem {
+        warnings.push(Warning::BadIccProfile(problem.clone()));
+    }
     let stored_size = Size {
         width: header.width,
         height: header.height,
@@ -116,8 +234,9 @@ fn decode_jpeg(
         .as_deref()
         .and_then(|icc| Profile::parse(icc, warnings));
 
+    // libjpeg says the same about the header when decoding; report it once.
     let mut note = |warning: Option<String>| {
-        if let Some(w) = warning {
+        if let Some(w) = warning.or_else(|| header_warning.clone()) {
             warnings.push(Warning::CorruptData(w));
         }
     };
@@ -174,40 +293,86 @@ fn decode_other(
     format: Format,
     limits: &Limits,
     warnings: &mut Vec<Warning>,
+    stop: &dyn Fn() -> bool,
 ) -> Result<Decoded, Error> {
-    let cursor = Cursor::new(bytes);
-    let map = |e: ImageError| image_error(e, format);
-    let mut decoder: Box<dyn ImageDecoder> = match format {
-        Format::Png => Box::new(image::codecs::png::PngDecoder::new(cursor).map_err(map)?),
-        Format::Gif => Box::new(image::codecs::gif::GifDecoder::new(cursor).map_err(map)?),
-        Format::WebP => Box::new(image::codecs::webp::WebPDecoder::new(cursor).map_err(map)?),
-        Format::Bmp => Box::new(image::codecs::bmp::BmpDecoder::new(cursor).map_err(map)?),
-        Format::Tiff => Box::new(image::codecs::tiff::TiffDecoder::new(cursor).map_err(map)?),
+    let probe = Probe::read(bytes, format)?;
+    check_probe(&probe, limits)?;
+    let reader = Stoppable {
+        inner: Cursor::new(bytes),
+        stop,
+    };
+    let map = |e: ImageError| {
+        if stop() {
+            Error::Stopped
+        } else {
+            image_error(e, format)
+        }
+    };
+    // The allocation cap for every decoder, as a second line behind the pixel limit: the
+    // decoder's own peak for this header, and room for small tables.
+    let mut image_limits = image::Limits::default();
+    let decoder_peak = probe.decoder_bytes().saturating_add(8 << 20);
+    image_limits.max_alloc = Some(limits.max_alloc().min(decoder_peak));
+    let mut decoder: Box<dyn ImageDecoder + '_> = match format {
+        Format::Png => {
+            // The png crate takes its byte budget at construction, before it reads (and
+            // inflates) the chunks ahead of the image data; `set_limits` comes too late for
+            // those. The budget covers metadata and a few rows, not the picture.
+            let mut png_limits = image::Limits::default();
+            png_limits.max_alloc =
+                Some((MAX_METADATA_BYTES as u64 + (1 << 20)).saturating_add(probe.side_bytes * 2));
+            Box::new(image::codecs::png::PngDecoder::with_limits(reader, png_limits).map_err(map)?)
+        }
+        Format::Gif => Box::new(image::codecs::gif::GifDecoder::new(reader).map_err(map)?),
+        Format::WebP => Box::new(image::codecs::webp::WebPDecoder::new(reader).map_err(map)?),
+        Format::Bmp => Box::new(image::codecs::bmp::BmpDecoder::new(reader).map_err(map)?),
+        Format::Tiff => Box::new(image::codecs::tiff::TiffDecoder::new(reader).map_err(map)?),
         Format::Jpeg | Format::Heic | Format::Avif => {
             return Err(Error::Unsupported(format.to_string()));
         }
     };
     let (width, height) = decoder.dimensions();
     limits.check_pixels(width as u64, height as u64)?;
-    // The decoder's own allocation cap, as a second line behind the pixel limit: 16-bit RGBA
-    // is the widest layout any of these formats decodes to.
-    let mut image_limits = image::Limits::default();
-    image_limits.max_alloc = Some(limits.max_pixels.saturating_mul(8).saturating_add(1 << 20));
     decoder.set_limits(image_limits).map_err(map)?;
 
-    let icc = decoder.icc_profile().ok().flatten();
-    let orientation = match format {
-        // A TIFF file is itself the structure an EXIF block is made of.
-        Format::Tiff => Orientation::from_exif_block(bytes, warnings),
-        _ => match decoder.exif_metadata() {
-            Ok(Some(exif)) => {
-                let tiff = exif.strip_prefix(b"Exif\0\0").unwrap_or(&exif);
-                Orientation::from_exif_block(tiff, warnings)
+    // Metadata comes from the probe, as slices of the file, never from a size the decoder
+    // would believe; only what is compressed or scattered (a PNG or GIF profile) is left to
+    // the decoder, which bounds it.
+    let icc: Option<std::borrow::Cow<'_, [u8]>> = match probe.icc {
+        Meta::Absent => None,
+        Meta::Bytes(icc) => Some(icc.into()),
+        Meta::InDecoder => match decoder.icc_profile() {
+            Ok(Some(icc)) if icc.len() <= MAX_METADATA_BYTES => Some(icc.into()),
+            _ => {
+                warnings.push(Warning::BadIccProfile(format!(
+                    "the profile is damaged or larger than {} MiB",
+                    MAX_METADATA_BYTES >> 20
+                )));
+                None
             }
-            _ => Orientation::Normal,
         },
+        Meta::TooLarge(size) => {
+            warnings.push(Warning::BadIccProfile(too_large(size)));
+            None
+        }
+    };
+    let orientation = match (format, probe.exif) {
+        // A TIFF file is itself the structure an EXIF block is made of.
+        (Format::Tiff, _) => Orientation::from_exif_block(bytes, warnings),
+        (_, Meta::Bytes(exif)) => {
+            let tiff = exif.strip_prefix(b"Exif\0\0").unwrap_or(exif);
+            Orientation::from_exif_block(tiff, warnings)
+        }
+        (_, Meta::TooLarge(size)) => {
+            warnings.push(Warning::BadExif(too_large(size)));
+            Orientation::Normal
+        }
+        (_, Meta::Absent | Meta::InDecoder) => Orientation::Normal,
     };
     let image = DynamicImage::from_decoder(decoder).map_err(map)?;
+    if stop() {
+        return Err(Error::Stopped);
+    }
     let profile = icc.as_deref().and_then(|icc| Profile::parse(icc, warnings));
     // A grey picture with a grey profile goes through the profile's curve straight to sRGB;
     // expanded to RGB first, the profile would no longer fit the pixels.
@@ -267,6 +432,54 @@ fn gray_through_profile(
     Pixels::new(width, height, Layout::Rgba, rgba)
 }
 
+fn too_large(size: u64) -> String {
+    format!(
+        "{size} bytes, over the limit of {} MiB; ignored",
+        MAX_METADATA_BYTES >> 20
+    )
+}
+
+/// The file's bytes as the `image` decoders read them, with a way out: once `stop` says so,
+/// every read fails, which ends any decode within one read.
+struct Stoppable<'a, 'b> {
+    inner: Cursor<&'a [u8]>,
+    stop: &'b dyn Fn() -> bool,
+}
+
+impl Stoppable<'_, '_> {
+    fn check(&self) -> io::Result<()> {
+        if (self.stop)() {
+            Err(io::Error::other("render abandoned"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Read for Stoppable<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.check()?;
+        self.inner.read(buf)
+    }
+}
+
+impl BufRead for Stoppable<'_, '_> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.check()?;
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.inner.consume(amount);
+    }
+}
+
+impl Seek for Stoppable<'_, '_> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(to)
+    }
+}
+
 fn image_error(e: ImageError, format: Format) -> Error {
     match e {
         ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -275,7 +488,7 @@ fn image_error(e: ImageError, format: Format) -> Error {
         ImageError::IoError(io) => Error::Io(io),
         ImageError::Limits(l) => Error::Corrupt {
             format,
-            detail: format!("over the decoder's memory limit ({l})"),
+            detail: format!("needs more memory than its size justifies ({l})"),
         },
         ImageError::Unsupported(u) => Error::Unsupported(format!("{format}: {u}")),
         other => {
@@ -352,16 +565,23 @@ mod tests {
         let l = Limits::default();
         let t = size(64, 64);
         assert!(matches!(
-            decode(b"", t, Fit::Letterbox, &l, &mut w),
+            decode(b"", t, Fit::Letterbox, &l, &mut w, &|| false),
             Err(Error::NotAnImage(_))
         ));
         assert!(matches!(
-            decode(b"hello world", t, Fit::Letterbox, &l, &mut w),
+            decode(b"hello world", t, Fit::Letterbox, &l, &mut w, &|| false),
             Err(Error::NotAnImage(_))
         ));
         // A HEIF brand and nothing after it: recognised, then refused by libheif.
         assert!(matches!(
-            decode(b"\0\0\0\x18ftypheic\0\0\0\0", t, Fit::Letterbox, &l, &mut w),
+            decode(
+                b"\0\0\0\x18ftypheic\0\0\0\0",
+                t,
+                Fit::Letterbox,
+                &l,
+                &mut w,
+                &|| false
+            ),
             Err(Error::Corrupt { .. } | Error::Truncated(_))
         ));
     }

@@ -45,18 +45,42 @@ use crate::format::Format;
 /// and the RGBA result (4 bytes a pixel).
 const BYTES_PER_PIXEL_BUDGET: u64 = 10;
 
-/// Decodes the primary picture of a HEIC or AVIF file, upright, in sRGB.
-pub(super) fn decode(
-    bytes: &[u8],
-    format: Format,
-    limits: &Limits,
-    warnings: &mut Vec<Warning>,
-) -> Result<Decoded, Error> {
+/// What a HEIC or AVIF file's boxes say about its primary picture, read without decoding it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Header {
+    /// The upright size, after libheif's rotation and crop.
+    pub size: Size,
+    /// Whether the picture has an alpha channel.
+    pub alpha: bool,
+    /// The most memory libheif takes to decode it ([`BYTES_PER_PIXEL_BUDGET`] a coded pixel).
+    pub decoder_bytes: u64,
+}
+
+/// Reads the container of a HEIC or AVIF file (its boxes, no picture data) within the limits,
+/// and says what decoding it will take; a picture over the limits is refused here already.
+pub(super) fn header(bytes: &[u8], format: Format, limits: &Limits) -> Result<Header, Error> {
     let failed = |e: HeifError| heif_error(e, format);
-    // Registers the built-in codecs; libheif counts these, so concurrent decodes share one
-    // registration and the last one to finish releases it.
-    let lib = LibHeif::new();
-    let mut context = HeifContext::new().map_err(failed)?;
+    let context = context(bytes, format, limits)?;
+    let handle = context.primary_image_handle().map_err(failed)?;
+    check_size(&handle, limits)?;
+    let coded = match (handle.ispe_width(), handle.ispe_height()) {
+        (w, h) if w > 0 && h > 0 => w as u64 * h as u64,
+        _ => handle.width() as u64 * handle.height() as u64,
+    };
+    Ok(Header {
+        size: Size {
+            width: handle.width(),
+            height: handle.height(),
+        },
+        alpha: handle.has_alpha_channel(),
+        decoder_bytes: coded.saturating_mul(BYTES_PER_PIXEL_BUDGET),
+    })
+}
+
+/// A libheif context over `bytes`, with its security limits set before it reads anything.
+fn context<'a>(bytes: &'a [u8], format: Format, limits: &Limits) -> Result<HeifContext<'a>, Error> {
+    let failed = |e: HeifError| heif_error(e, format);
+    let mut context: HeifContext<'a> = HeifContext::new().map_err(failed)?;
     let mut security = context.security_limits();
     security.set_max_image_size_pixels(limits.max_pixels);
     security.set_max_total_memory(
@@ -68,7 +92,21 @@ pub(super) fn decode(
     context.set_security_limits(&security).map_err(failed)?;
     context.set_max_decoding_threads(0);
     context.read_bytes(bytes).map_err(failed)?;
+    Ok(context)
+}
 
+/// Decodes the primary picture of a HEIC or AVIF file, upright, in sRGB.
+pub(super) fn decode(
+    bytes: &[u8],
+    format: Format,
+    limits: &Limits,
+    warnings: &mut Vec<Warning>,
+) -> Result<Decoded, Error> {
+    let failed = |e: HeifError| heif_error(e, format);
+    // Registers the built-in codecs; libheif counts these, so concurrent decodes share one
+    // registration and the last one to finish releases it.
+    let lib = LibHeif::new();
+    let context = context(bytes, format, limits)?;
     let handle = context.primary_image_handle().map_err(failed)?;
     check_size(&handle, limits)?;
     // The size after libheif's rotation and crop: the upright size.

@@ -18,6 +18,7 @@ use std::ptr::NonNull;
 use turbojpeg_sys as tj;
 
 use super::Error;
+use super::probe::MAX_METADATA_BYTES;
 use crate::format::Format;
 
 /// Metadata segments found before the first scan.
@@ -27,28 +28,67 @@ pub struct Markers<'a> {
     pub exif: Option<&'a [u8]>,
     /// The ICC profile, reassembled from its APP2 chunks.
     pub icc: Option<Vec<u8>>,
+    /// Why the ICC chunks could not be used, when they could not: the photo is then shown
+    /// with its pixels taken as sRGB.
+    pub icc_problem: Option<String>,
     /// An APP14 `Adobe` segment is present: CMYK samples are stored inverted, as Photoshop
     /// writes them.
     pub adobe: bool,
+    /// The frame header (SOF), for the memory estimate.
+    pub frame: Option<FrameInfo>,
+}
+
+/// What the frame header (SOF) says, read without libjpeg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+    /// Number of components (1 grey, 3 YCbCr or RGB, 4 CMYK or YCCK).
+    pub components: u8,
+    /// Progressive (or otherwise multi-scan) coding: libjpeg keeps every coefficient of the
+    /// full-size image in memory while decoding.
+    pub progressive: bool,
+    /// The largest horizontal and vertical sampling factors, and the sum over components of
+    /// `h × v` (the number of blocks per MCU).
+    pub sampling: (u8, u8, u32),
+}
+
+impl FrameInfo {
+    /// Bytes of the whole-image coefficient buffer libjpeg allocates for a progressive JPEG:
+    /// 64 coefficients of 2 bytes for every 8×8 block of every component.
+    pub fn coefficient_bytes(&self) -> u64 {
+        if !self.progressive {
+            return 0;
+        }
+        let (hmax, vmax, blocks) = self.sampling;
+        let mcu_w = 8 * hmax.max(1) as u64;
+        let mcu_h = 8 * vmax.max(1) as u64;
+        let mcus = (self.width as u64).div_ceil(mcu_w) * (self.height as u64).div_ceil(mcu_h);
+        mcus * blocks.max(1) as u64 * 128
+    }
 }
 
 impl<'a> Markers<'a> {
-    /// Scans the segments between SOI and the first SOS. A damaged segment ends the scan with
-    /// what was found so far; the decoder then reports the damage properly.
+    /// Scans the segments between SOI and the first SOS. Bytes between segments are skipped
+    /// as libjpeg skips them (with a warning); a segment that runs past the end stops the scan
+    /// with what was found so far, and the decoder then reports the damage properly.
     pub fn scan(data: &'a [u8]) -> Markers<'a> {
         let mut markers = Markers::default();
-        let mut icc_chunks: Vec<(u8, &[u8])> = Vec::new();
+        let mut icc_chunks: Vec<(u8, u8, &[u8])> = Vec::new();
         let mut pos = 2;
         while pos + 4 <= data.len() {
             if data[pos] != 0xFF {
-                break;
+                pos += 1; // extraneous bytes before a marker
+                continue;
             }
             let marker = data[pos + 1];
             if marker == 0xFF {
                 pos += 1; // fill byte
                 continue;
             }
-            if marker == 0x01 || (0xD0..=0xD7).contains(&marker) {
+            if marker == 0x00 || marker == 0x01 || (0xD0..=0xD7).contains(&marker) {
                 pos += 2; // markers without a length
                 continue;
             }
@@ -67,29 +107,89 @@ impl<'a> Markers<'a> {
                     markers.exif = body.strip_prefix(b"Exif\0\0");
                 }
                 0xE2 => {
-                    if let Some(rest) = body.strip_prefix(b"ICC_PROFILE\0")
-                        && rest.len() >= 2
-                    {
-                        icc_chunks.push((rest[0], &rest[2..]));
+                    if let Some(rest) = body.strip_prefix(b"ICC_PROFILE\0") {
+                        match rest {
+                            [seq, count, chunk @ ..] => icc_chunks.push((*seq, *count, chunk)),
+                            _ => {
+                                markers.icc_problem = Some("an ICC chunk has no header".into());
+                            }
+                        }
                     }
                 }
                 0xEE if body.starts_with(b"Adobe") => markers.adobe = true,
+                // SOF0..SOF15 but DHT (C4), JPG (C8) and DAC (CC).
+                0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) && markers.frame.is_none() => {
+                    markers.frame = frame_info(marker, body);
+                }
                 _ => {}
             }
             pos += 2 + len;
         }
-        if !icc_chunks.is_empty() {
-            // Chunks carry a 1-based sequence number; writers normally emit them in order.
-            icc_chunks.sort_by_key(|(seq, _)| *seq);
-            markers.icc = Some(
-                icc_chunks
-                    .iter()
-                    .flat_map(|(_, c)| c.iter().copied())
-                    .collect(),
-            );
+        if !icc_chunks.is_empty() && markers.icc_problem.is_none() {
+            match assemble_icc(&mut icc_chunks) {
+                Ok(icc) => markers.icc = Some(icc),
+                Err(why) => markers.icc_problem = Some(why),
+            }
         }
         markers
     }
+}
+
+/// Reads an SOF segment body: precision, height, width, components with sampling factors.
+fn frame_info(marker: u8, body: &[u8]) -> Option<FrameInfo> {
+    let height = u16::from_be_bytes([*body.get(1)?, *body.get(2)?]) as u32;
+    let width = u16::from_be_bytes([*body.get(3)?, *body.get(4)?]) as u32;
+    let components = *body.get(5)?;
+    let (mut hmax, mut vmax, mut blocks) = (1u8, 1u8, 0u32);
+    for c in 0..components as usize {
+        let factors = *body.get(6 + c * 3 + 1)?;
+        let (h, v) = ((factors >> 4).max(1), (factors & 15).max(1));
+        hmax = hmax.max(h);
+        vmax = vmax.max(v);
+        blocks += h as u32 * v as u32;
+    }
+    Some(FrameInfo {
+        width,
+        height,
+        components,
+        // SOF2, SOF6, SOF10 and SOF14 are progressive.
+        progressive: matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE),
+        sampling: (hmax, vmax, blocks),
+    })
+}
+
+/// Joins ICC chunks in sequence order, checking what libjpeg checks: every chunk gives the
+/// same count, and the sequence numbers are exactly 1 to that count. Anything else is a
+/// malformed profile, and guessing at it could tint the photo.
+fn assemble_icc(chunks: &mut [(u8, u8, &[u8])]) -> Result<Vec<u8>, String> {
+    let count = chunks[0].1;
+    if count == 0 || chunks.iter().any(|&(_, n, _)| n != count) {
+        return Err("malformed ICC chunks (inconsistent chunk counts)".into());
+    }
+    // Chunks carry a 1-based sequence number; writers normally emit them in order.
+    chunks.sort_by_key(|&(seq, _, _)| seq);
+    let in_order = chunks.len() == count as usize
+        && chunks
+            .iter()
+            .enumerate()
+            .all(|(i, &(seq, _, _))| seq as usize == i + 1);
+    if !in_order {
+        return Err(format!(
+            "malformed ICC chunks (sequence numbers {:?} for {count} chunks)",
+            chunks.iter().map(|c| c.0).collect::<Vec<_>>()
+        ));
+    }
+    let total: usize = chunks.iter().map(|c| c.2.len()).sum();
+    if total > MAX_METADATA_BYTES {
+        return Err(format!(
+            "the profile is {total} bytes, over the limit of {MAX_METADATA_BYTES}"
+        ));
+    }
+    let mut icc = Vec::with_capacity(total);
+    for (_, _, chunk) in chunks.iter() {
+        icc.extend_from_slice(chunk);
+    }
+    Ok(icc)
 }
 
 /// The colour model of the coded samples.
@@ -143,14 +243,25 @@ struct Failure {
 const SCAN_LIMIT: c_int = 500;
 
 impl Decoder {
-    /// A new decompressor.
-    pub fn new() -> Result<Decoder, Error> {
+    /// A new decompressor that refuses images of more than `max_pixels` pixels and whose
+    /// internal buffers (the coefficients of a progressive JPEG) would take more than
+    /// `max_memory` bytes.
+    pub fn new(max_pixels: u64, max_memory: u64) -> Result<Decoder, Error> {
         // SAFETY: plain constructor; a null return is handled.
         let raw = unsafe { tj::tj3Init(tj::TJINIT_TJINIT_DECOMPRESS as c_int) };
         let handle = NonNull::new(raw)
             .ok_or_else(|| Error::Io(std::io::Error::other("cannot initialise libjpeg-turbo")))?;
         let mut decoder = Decoder { handle };
         decoder.set(tj::TJPARAM_TJPARAM_SCANLIMIT, SCAN_LIMIT)?;
+        // framecast reads the ICC chunks itself (`Markers`); libjpeg would copy them again
+        // and turn a malformed chunk into a failed header.
+        decoder.set(tj::TJPARAM_TJPARAM_SAVEMARKERS, 0)?;
+        let clamp = |v: u64| c_int::try_from(v).unwrap_or(c_int::MAX);
+        decoder.set(tj::TJPARAM_TJPARAM_MAXPIXELS, clamp(max_pixels))?;
+        decoder.set(
+            tj::TJPARAM_TJPARAM_MAXMEMORY,
+            clamp(max_memory.div_ceil(1 << 20).max(1)),
+        )?;
         Ok(decoder)
     }
 
@@ -185,8 +296,9 @@ impl Decoder {
         }
     }
 
-    /// Reads the frame header (no pixel data is touched).
-    pub fn header(&mut self, data: &[u8]) -> Result<Header, Error> {
+    /// Reads the frame header (no pixel data is touched). Damage libjpeg recovers from (bytes
+    /// between markers, say) comes back as the `String` of a warning with the header.
+    pub fn header(&mut self, data: &[u8]) -> Result<(Header, Option<String>), Error> {
         // SAFETY: valid handle; the slice outlives the call.
         let rc = unsafe {
             tj::tj3DecompressHeader(
@@ -195,8 +307,13 @@ impl Decoder {
                 data.len() as tj::size_t,
             )
         };
+        let mut warning = None;
         if rc != 0 {
-            return Err(self.failure().into_error());
+            let failure = self.failure();
+            if !failure.warning || is_truncation(&failure.message) {
+                return Err(failure.into_error());
+            }
+            warning = Some(failure.message);
         }
         let width = self.get(tj::TJPARAM_TJPARAM_JPEGWIDTH);
         let height = self.get(tj::TJPARAM_TJPARAM_JPEGHEIGHT);
@@ -213,12 +330,15 @@ impl Decoder {
         if width == 0 || height == 0 {
             return Err(corrupt("the frame header has no valid size"));
         }
-        Ok(Header {
-            width,
-            height,
-            model,
-            lossless,
-        })
+        Ok((
+            Header {
+                width,
+                height,
+                model,
+                lossless,
+            },
+            warning,
+        ))
     }
 
     /// Decodes at `eighths / 8` of the full size into `channels` bytes a pixel (1 = grey,
@@ -329,11 +449,52 @@ mod tests {
         segment(0xE2, b"ICC_PROFILE\0\x02\x02world");
         segment(0xE2, b"ICC_PROFILE\0\x01\x02hello ");
         segment(0xEE, b"Adobe\0\x64\0\0\0\0\x02");
+        // Progressive, 4000x3000, YCbCr 4:2:0.
+        segment(
+            0xC2,
+            b"\x08\x0b\xb8\x0f\xa0\x03\x01\x22\0\x02\x11\x01\x03\x11\x01",
+        );
         jpeg.extend_from_slice(&[0xFF, 0xDA, 0, 2]);
         let m = Markers::scan(&jpeg);
         assert_eq!(m.exif, Some(&b"MM\0*"[..]));
         assert_eq!(m.icc.as_deref(), Some(&b"hello world"[..]));
         assert!(m.adobe);
+        let frame = m.frame.expect("SOF found");
+        assert_eq!(
+            (frame.width, frame.height, frame.components),
+            (4000, 3000, 3)
+        );
+        assert!(frame.progressive);
+        // 250 × 188 MCUs of 6 blocks of 128 bytes.
+        assert_eq!(frame.coefficient_bytes(), 250 * 188 * 6 * 128);
+    }
+
+    #[test]
+    fn malformed_icc_chunks_are_a_problem_not_a_profile() {
+        for chunks in [
+            &[&b"ICC_PROFILE\0\x00\x01abc"[..]][..],
+            &[b"ICC_PROFILE\0\x01\x02abc", b"ICC_PROFILE\0\x01\x02def"],
+            &[b"ICC_PROFILE\0\x01\x02abc", b"ICC_PROFILE\0\x02\x03def"],
+            &[b"ICC_PROFILE\0\x01"],
+        ] {
+            let mut jpeg = vec![0xFF, 0xD8];
+            for body in chunks {
+                jpeg.extend_from_slice(&[0xFF, 0xE2]);
+                jpeg.extend_from_slice(&((body.len() + 2) as u16).to_be_bytes());
+                jpeg.extend_from_slice(body);
+            }
+            let m = Markers::scan(&jpeg);
+            assert!(m.icc.is_none(), "{chunks:?}");
+            assert!(m.icc_problem.is_some(), "{chunks:?}");
+        }
+    }
+
+    #[test]
+    fn scan_skips_bytes_between_segments_like_libjpeg() {
+        let mut jpeg = vec![0xFF, 0xD8, 0, 0, 0x42];
+        jpeg.extend_from_slice(&[0xFF, 0xE1, 0, 10]);
+        jpeg.extend_from_slice(b"Exif\0\0MM");
+        assert_eq!(Markers::scan(&jpeg).exif, Some(&b"MM"[..]));
     }
 
     #[test]

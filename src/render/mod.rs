@@ -22,6 +22,11 @@
 //! [`Renderer::render_pair`], or [`Renderer::picture`] (steps 1 and 2) for each and
 //! [`Renderer::pair_frame`] to compose them, for a caller that wants to see their shapes first.
 //!
+//! Before decoding, [`Renderer::prepare`] reads the headers and says how much memory the
+//! render will take ([`Prepared::memory`]), so a caller can wait until that much is free; a
+//! render can be told to give up between steps (and while the `image` crate decodes) through
+//! a `stop` function, so abandoned work ends soon.
+//!
 //! Nothing here knows about threads, files on disk beyond [`Renderer::render_file`], or HTTP:
 //! callers decide where the work runs.
 
@@ -32,23 +37,29 @@ pub mod decode;
 pub mod encode;
 pub mod fit;
 mod heif;
+#[doc(hidden)]
+pub mod fuzz;
 mod jpeg;
 pub mod orient;
 mod pixels;
 mod placeholder;
+pub mod probe;
 
 use std::fmt;
-use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::discover::{self, FileKind};
+use crate::escape::Escaped;
 use crate::format::Format;
 pub use fit::Fit;
 pub use pixels::{Layout, Pixels};
 pub use placeholder::placeholder;
+pub use probe::MAX_METADATA_BYTES;
 
 /// The largest frame side accepted; baseline JPEG allows 65535, but no screen needs more than
 /// this and a typo such as `19200x1080` should be an error, not a 60 MB frame.
@@ -74,6 +85,22 @@ pub enum Error {
         /// What the decoder said.
         detail: String,
     },
+    /// A chunk, tag or segment declares more bytes than the file holds: a damaged or hostile
+    /// file, refused before anything is allocated for it.
+    #[error(
+        "corrupt {format} data: {what} declares {declared} bytes, but the file has only \
+         {available} left"
+    )]
+    Overrun {
+        /// Format of the file.
+        format: Format,
+        /// Which part of the file, such as "its ICCP chunk".
+        what: String,
+        /// The size it declares.
+        declared: u64,
+        /// The bytes actually left in the file from where it starts.
+        available: u64,
+    },
     /// The header announces more pixels than allowed.
     #[error("too large: {width}x{height} is {pixels} pixels, over the limit of {limit}")]
     TooLarge {
@@ -94,18 +121,57 @@ pub enum Error {
         /// [`Limits::max_file_bytes`].
         limit: u64,
     },
+    /// The path is a FIFO, a device, a socket or a folder: reading it could wait forever, so
+    /// it is never read.
+    #[error("not a regular file but {0}")]
+    NotAFile(FileKind),
     /// Reading the file failed.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
+    /// Rendering the photo would take more memory than the whole decode memory budget, so it
+    /// could never start.
+    #[error(
+        "needs about {} MiB to render, more than the whole decode memory budget of {} MiB; \
+         raise it with --decode-memory (FRAMECAST_DECODE_MEMORY)",
+        need.div_ceil(1 << 20),
+        budget >> 20
+    )]
+    OverBudget {
+        /// Bytes the render would hold at its peak ([`Prepared::memory`]).
+        need: u64,
+        /// The budget, in bytes.
+        budget: u64,
+    },
+    /// The render took longer than its time budget and was abandoned.
+    #[error(
+        "took longer than {} to render and was abandoned; raise --render-timeout \
+         (FRAMECAST_RENDER_TIMEOUT) if the machine is just slow",
+        seconds(*limit)
+    )]
+    TimedOut {
+        /// The time budget.
+        limit: Duration,
+    },
+    /// The caller gave up on this render (it took too long, or nobody waits for it any more).
+    #[error("render abandoned")]
+    Stopped,
     /// A step of the pipeline failed in a way no input should cause: a bug, reported rather
     /// than panicking so the other photos still render.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.3} s", d.as_secs_f64())
+    }
+}
+
 /// A render error together with the file it happened to, so every report names the file.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {source}", path.display())]
+#[error("{}: {source}", Escaped::path(path))]
 pub struct FileError {
     /// The photo that failed.
     pub path: PathBuf,
@@ -272,6 +338,12 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The most any decoder may allocate for one photo: 16-bit RGBA, the widest layout any of
+    /// them decodes to, at the largest size allowed, and room for tables.
+    pub fn max_alloc(&self) -> u64 {
+        self.max_pixels.saturating_mul(8).saturating_add(1 << 20)
+    }
+
     /// Refuses an image whose header announces more than [`Limits::max_pixels`].
     pub fn check_pixels(&self, width: u64, height: u64) -> Result<(), Error> {
         let pixels = width.saturating_mul(height);
@@ -369,15 +441,7 @@ impl Renderer {
     /// Renders the photo held in `bytes`. In [`Fit::Pair`] a photo rendered on its own has no
     /// partner and is shown as in [`Fit::Blur`].
     pub fn render(&self, bytes: &[u8]) -> Result<Rendered, Error> {
-        let Picture { pixels, source } = self.picture(bytes)?;
-        let canvas = fit::fit(&pixels, &self.spec)?;
-        drop(pixels);
-        Ok(Rendered {
-            frame: self.encode(&canvas)?,
-            format: source.format,
-            source_size: source.size,
-            warnings: source.warnings,
-        })
+        self.prepare(bytes)?.render(&|| false)
     }
 
     /// Renders a frame of two photos side by side, the pair of [`Fit::Pair`]. They are paired
@@ -413,30 +477,105 @@ impl Renderer {
             path: path.to_path_buf(),
             source,
         };
-        let bytes = read_limited(path, self.limits.max_file_bytes).map_err(with_path)?;
+        let bytes = self.read(path).map_err(with_path)?;
         self.picture(&bytes).map_err(with_path)
     }
 
     /// Decodes the photo held in `bytes` and turns it upright (the first two steps), at the
     /// resolution this renderer's frames need.
     pub fn picture(&self, bytes: &[u8]) -> Result<Picture, Error> {
+        self.prepare(bytes)?.picture(&|| false)
+    }
+
+    /// Checks the photo in `bytes` from its headers and works out the memory its render will
+    /// take, without decoding anything: a photo the limits refuse is refused here already.
+    pub fn prepare<'a>(&'a self, bytes: &'a [u8]) -> Result<Prepared<'a>, Error> {
         if bytes.len() as u64 > self.limits.max_file_bytes {
             return Err(Error::FileTooLarge {
                 size: bytes.len() as u64,
                 limit: self.limits.max_file_bytes,
             });
         }
+        let decoding = decode::estimate(bytes, self.spec.size, self.spec.fit, &self.limits)?;
+        Ok(Prepared {
+            renderer: self,
+            bytes,
+            memory: decoding.saturating_add(bytes.len() as u64),
+        })
+    }
+
+    /// Reads and renders the photo at `path`; the error names the file.
+    ///
+    /// Only a regular file is read (a FIFO or a device is refused at once), and its size is
+    /// checked before reading, so a huge file costs no memory.
+    pub fn render_file(&self, path: &Path) -> Result<Rendered, FileError> {
+        let with_path = |source: Error| FileError {
+            path: path.to_path_buf(),
+            source,
+        };
+        let bytes = self.read(path).map_err(with_path)?;
+        self.render(&bytes).map_err(with_path)
+    }
+
+    /// Reads the photo at `path` within [`Limits::max_file_bytes`], refusing anything but a
+    /// regular file.
+    pub fn read(&self, path: &Path) -> Result<Vec<u8>, Error> {
+        read_limited(path, self.limits.max_file_bytes)
+    }
+}
+
+/// A photo checked from its headers, ready to render.
+#[derive(Debug)]
+pub struct Prepared<'a> {
+    renderer: &'a Renderer,
+    bytes: &'a [u8],
+    memory: u64,
+}
+
+impl Prepared<'_> {
+    /// The most memory the render will hold at once, in bytes, the file's bytes included.
+    pub fn memory(&self) -> u64 {
+        self.memory
+    }
+
+    /// Renders the photo. `stop` is asked between the steps and while the `image` crate
+    /// decodes; once it returns `true` the render ends with [`Error::Stopped`].
+    pub fn render(self, stop: &dyn Fn() -> bool) -> Result<Rendered, Error> {
+        let renderer = self.renderer;
+        let Picture { pixels, source } = self.picture(stop)?;
+        let canvas = fit::fit(&pixels, &renderer.spec)?;
+        drop(pixels);
+        if stop() {
+            return Err(Error::Stopped);
+        }
+        Ok(Rendered {
+            frame: renderer.encode(&canvas)?,
+            format: source.format,
+            source_size: source.size,
+            warnings: source.warnings,
+        })
+    }
+
+    /// Decodes the photo and turns it upright, as [`Renderer::picture`], with `stop` asked as
+    /// in [`Prepared::render`].
+    pub fn picture(self, stop: &dyn Fn() -> bool) -> Result<Picture, Error> {
+        let spec = &self.renderer.spec;
+        let check = || if stop() { Err(Error::Stopped) } else { Ok(()) };
         let mut warnings = Vec::new();
         let decoded = decode::decode(
-            bytes,
-            self.spec.size,
-            self.spec.fit,
-            &self.limits,
+            self.bytes,
+            spec.size,
+            spec.fit,
+            &self.renderer.limits,
             &mut warnings,
+            stop,
         )?;
+        check()?;
         let size = decoded.orientation.shown(decoded.stored_size);
+        let pixels = orient::apply(decoded.pixels, decoded.orientation);
+        check()?;
         Ok(Picture {
-            pixels: orient::apply(decoded.pixels, decoded.orientation),
+            pixels,
             source: Source {
                 format: decoded.format,
                 size,
@@ -444,7 +583,10 @@ impl Renderer {
             },
         })
     }
+}
 
+/// Composing frames from pictures.
+impl Renderer {
     /// The frame of one picture, filled as the spec says (a lone picture in [`Fit::Pair`] as
     /// in [`Fit::Blur`]).
     pub fn frame(&self, picture: &Picture) -> Result<Frame, Error> {
@@ -475,25 +617,16 @@ impl Renderer {
             size: self.spec.size,
         })
     }
-
-    /// Reads and renders the photo at `path`; the error names the file.
-    ///
-    /// The file size is checked before reading, so a huge file costs no memory.
-    pub fn render_file(&self, path: &Path) -> Result<Rendered, FileError> {
-        let with_path = |source: Error| FileError {
-            path: path.to_path_buf(),
-            source,
-        };
-        let bytes = read_limited(path, self.limits.max_file_bytes).map_err(with_path)?;
-        self.render(&bytes).map_err(with_path)
-    }
 }
 
 /// Reads a whole file, refusing it up front when it is larger than `limit` bytes (and again
 /// while reading, in case it grows).
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
-    let file = fs::File::open(path)?;
-    let size = file.metadata()?.len();
+    let (file, meta) = discover::open_regular(path).map_err(|e| match e {
+        discover::OpenError::NotRegular(kind) => Error::NotAFile(kind),
+        discover::OpenError::Io(e) => Error::Io(e),
+    })?;
+    let size = meta.len();
     if size > limit {
         return Err(Error::FileTooLarge { size, limit });
     }
