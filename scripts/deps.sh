@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, from Debian packages and only where missing, what building framecast needs on a
-# bare machine. With "test" it adds the real clients the tests drive (ffmpeg, VLC, Chromium);
-# with "bench" the peers `make bench` compares framecast with (libvips' CLI, pyvips, Pillow).
+# bare machine. With "test" it adds the real clients the tests drive (ffmpeg, VLC, Chromium)
+# and systemd-analyze for the unit; with "bench" the peers `make bench` compares framecast with
+# (libvips' CLI, pyvips, Pillow).
 set -euo pipefail
 
 need=()
@@ -22,6 +23,9 @@ if [[ "${1:-}" == "test" ]]; then
     compgen -G "/usr/lib/*/vlc/plugins/video_filter/libscene_plugin.so" >/dev/null ||
     need+=(vlc-plugin-base)
   have setpriv || need+=(util-linux)
+  # `systemd-analyze verify` and `security` check contrib/framecast.service; no running
+  # systemd is needed (containers and CI have none).
+  have systemd-analyze || need+=(systemd)
 fi
 
 if [[ "${1:-}" == "bench" ]]; then
