@@ -1,12 +1,32 @@
 # framecast: the two commands a new machine needs are `make run` and `make test`.
 CARGO ?= cargo
-LISTEN ?= 0.0.0.0:8080
+LISTEN ?= 8080
 
-.PHONY: run test test-clients lint fmt bench fuzz deps deps-test deps-clients doc clean
+# Release builds name their commit in `framecast --version` (empty outside a git checkout).
+# Only release builds: test builds stay the same from commit to commit.
+RELEASE_ENV = FRAMECAST_COMMIT=$(shell git rev-parse --short=12 HEAD 2>/dev/null)
+
+# Where `make install` puts things: PREFIX for the program and its data, SYSCONFDIR for the
+# service's settings file; DESTDIR is prepended to both (staged installs, packaging).
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man/man1
+BASHDIR = $(PREFIX)/share/bash-completion/completions
+ZSHDIR = $(PREFIX)/share/zsh/site-functions
+FISHDIR = $(PREFIX)/share/fish/vendor_completions.d
+UNITDIR = $(PREFIX)/lib/systemd/system
+# The binary to install; the default is built first, another (BIN=...) is taken as it is.
+BIN ?= target/release/framecast
+MANPAGES = framecast.1 framecast-render.1 framecast-serve.1
+
+.PHONY: run test test-clients lint fmt bench fuzz deps deps-test deps-clients doc clean release \
+	install uninstall deb test-package
 
 ## run: serve the sample gallery in assets/; the URLs to open are printed at start
 run: deps
-	$(CARGO) build --release
+	$(RELEASE_ENV) $(CARGO) build --release
 	RUST_LOG=$${RUST_LOG:-info} ./target/release/framecast serve assets --listen $(LISTEN)
 
 ## test: lint, then every test (unit, integration, CLI, real clients) and a compile check of the benches
@@ -75,5 +95,57 @@ deps-clients:
 doc:
 	$(CARGO) doc --no-deps
 
-clean:
-	$(CARGO) clean
+## release: the optimised binary, target/release/framecast
+release: deps
+	$(RELEASE_ENV) $(CARGO) build --release --locked
+	@# Cargo leaves the binary alone when only package metadata changed: tell make it is current.
+	@touch target/release/framecast
+
+# Rebuilt only when a source is newer, so `make release && sudo make install` does not need
+# cargo as root.
+target/release/framecast: Cargo.toml Cargo.lock $(shell find src -type f)
+	$(MAKE) release
+
+## install: the binary, man pages, shell completions, the systemd unit and its settings file
+install: $(BIN)
+	@set -e; gen=$$(mktemp -d); trap 'rm -rf "$$gen"' EXIT; \
+	"$(BIN)" generate --out "$$gen"; \
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)" "$(DESTDIR)$(BASHDIR)" \
+		"$(DESTDIR)$(ZSHDIR)" "$(DESTDIR)$(FISHDIR)" "$(DESTDIR)$(UNITDIR)"; \
+	install -m 0755 -s "$(BIN)" "$(DESTDIR)$(BINDIR)/framecast"; \
+	for page in $(MANPAGES); do install -m 0644 "$$gen/man/$$page" "$(DESTDIR)$(MANDIR)/$$page"; done; \
+	install -m 0644 "$$gen/completions/framecast.bash" "$(DESTDIR)$(BASHDIR)/framecast"; \
+	install -m 0644 "$$gen/completions/_framecast" "$(DESTDIR)$(ZSHDIR)/_framecast"; \
+	install -m 0644 "$$gen/completions/framecast.fish" "$(DESTDIR)$(FISHDIR)/framecast.fish"; \
+	sed 's|/usr/bin/framecast|$(BINDIR)/framecast|' contrib/framecast.service > "$$gen/framecast.service"; \
+	install -m 0644 "$$gen/framecast.service" "$(DESTDIR)$(UNITDIR)/framecast.service"; \
+	if [ -e "$(DESTDIR)$(SYSCONFDIR)/default/framecast" ]; then \
+		echo "kept $(DESTDIR)$(SYSCONFDIR)/default/framecast as it is"; \
+	else \
+		install -D -m 0644 contrib/framecast.default "$(DESTDIR)$(SYSCONFDIR)/default/framecast"; \
+	fi; \
+	echo "installed framecast into $(DESTDIR)$(PREFIX); as a service: edit $(SYSCONFDIR)/default/framecast, then"; \
+	echo "  systemctl daemon-reload && systemctl enable --now framecast"
+
+## uninstall: removes what install put there (a settings file that was edited stays)
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/framecast" "$(DESTDIR)$(BASHDIR)/framecast" \
+		"$(DESTDIR)$(ZSHDIR)/_framecast" "$(DESTDIR)$(FISHDIR)/framecast.fish" \
+		"$(DESTDIR)$(UNITDIR)/framecast.service"
+	for page in $(MANPAGES); do rm -f "$(DESTDIR)$(MANDIR)/$$page"; done
+	@f="$(DESTDIR)$(SYSCONFDIR)/default/framecast"; \
+	if [ -e "$$f" ]; then \
+		if cmp -s "$$f" contrib/framecast.default; then rm -f "$$f"; \
+		else echo "kept $$f: it was edited"; fi; \
+	fi
+
+## deb: a Debian package in target/debian/ (cargo-deb, installed from crates.io when missing)
+deb: release
+	@$(CARGO) deb --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-deb
+	rm -rf target/generated
+	target/release/framecast generate --out target/generated
+	$(CARGO) deb --no-build --locked --strip --no-dbgsym --no-separate-debug-symbols
+
+## test-package: installs the .deb on this machine, renders assets/ with it, purges it
+test-package: deb
+	./scripts/test-package.sh target/debian/framecast_*_amd64.deb

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian packages and only where missing, what building framecast needs on a
 # bare machine. With "test" it adds the real clients and tools the tests drive (ffmpeg, VLC,
-# Chromium, Firefox ESR, nginx as a TLS proxy, openssl, ss, prlimit); with "clients" the players
+# Chromium, Firefox ESR, nginx as a TLS proxy, openssl, ss, prlimit) and systemd-analyze for the unit; with "clients" the players
 # of `make test-clients` (mpv, GStreamer, Python with OpenCV and requests); with "bench" the
 # peers `make bench` compares framecast with (libvips' CLI, pyvips, Pillow).
 set -euo pipefail
@@ -41,6 +41,9 @@ if [[ "${1:-}" == "test" ]]; then
   have heif-enc || need+=(libheif-examples)
   # A real CMYK press profile under a free license (Ghostscript's) for the CMYK TIFF test.
   [[ -e /usr/share/color/icc/ghostscript/default_cmyk.icc ]] || need+=(libgs-common)
+  # `systemd-analyze verify` and `security` check contrib/framecast.service; no running
+  # systemd is needed (containers and CI have none).
+  have systemd-analyze || need+=(systemd)
 fi
 
 if [[ "${1:-}" == "clients" ]]; then

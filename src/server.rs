@@ -63,6 +63,10 @@ pub struct Running {
     pub addr: SocketAddr,
     /// Photos found.
     pub photos: usize,
+    /// Files and folders the walk had to skip (each logged as a warning).
+    pub skipped: usize,
+    /// The timeline, for what has been shown and what failed so far.
+    pub schedule: Arc<Schedule>,
     /// Finishes when the server has shut down after cancellation.
     pub done: JoinHandle<()>,
 }
@@ -83,6 +87,7 @@ pub async fn start(
         tracing::warn!(path = %Escaped::path(&warning.path), "skipped during the walk: {}", warning.reason);
     }
     let photos = found.photos.len();
+    let skipped = found.warnings.len();
     tracing::info!(photos, "photos found");
 
     let threads = settings.threads.max(1);
@@ -96,11 +101,17 @@ pub async fn start(
         settings.timing,
     );
     let state = http::State::new(Arc::clone(&schedule), cache, settings.http, cancel.clone());
-    let timeline = tokio::spawn(schedule.run(cancel));
+    let timeline = tokio::spawn(Arc::clone(&schedule).run(cancel.clone()));
     let routes = http::routes(Arc::clone(&state));
     let done = tokio::spawn(async move {
         http::serve(listener, state, routes).await;
         let _ = timeline.await;
     });
-    Ok(Running { addr, photos, done })
+    Ok(Running {
+        addr,
+        photos,
+        skipped,
+        schedule,
+        done,
+    })
 }

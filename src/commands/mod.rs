@@ -1,4 +1,5 @@
 //! One module per command; each takes its validated config and returns the exit status.
 
+pub mod generate;
 pub mod render;
 pub mod serve;

@@ -1,26 +1,42 @@
 //! `framecast serve`: the gallery as an MJPEG stream on the network.
 //!
-//! Raises the open-file limit, builds the runtime, binds the address, logs the URLs to open
-//! (and warns when anyone on the network could watch), and turns SIGINT and SIGTERM into one
+//! Binds the address (by default every address, IPv4 and IPv6 on one dual-stack socket),
+//! builds the runtime, and prints what a person starting the server needs: the photos found
+//! and the page and stream URL of each local address, then, once every photo has been tried,
+//! how many could not be shown. These lines go to stderr whatever the log level (only `-q`
+//! hides them), so they reach a terminal or the journal alike. It raises the open-file limit
+//! first, and warns when anyone on the network could watch. SIGINT and SIGTERM become one
 //! cancellation that closes every stream cleanly before the process exits.
 
-use std::net::{IpAddr, SocketAddr};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, anyhow};
+use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::ServeConfig;
+use framecast::escape::Escaped;
+use framecast::schedule::Schedule;
+use framecast::server::Settings;
 
-/// Runs the server until a signal; an `Err` is a set-up problem (exit status 2).
-pub fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
+use crate::config::{Listen, ServeConfig};
+
+/// Runs the server until a signal; an `Err` is a set-up problem (exit status 2). With
+/// `announce`, prints the start-up summary and the URLs.
+pub fn run(config: ServeConfig, announce: bool) -> anyhow::Result<ExitCode> {
+    let bound =
+        bind(&config.listen).with_context(|| format!("cannot listen on {}", config.listen))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("framecast-io")
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(config))
+    runtime.block_on(serve(bound, config.settings, announce))
 }
 
 /// Raises the soft open-file limit to the hard one (every connection is a file descriptor,
@@ -56,33 +72,41 @@ pub fn raise_open_file_limit() -> u64 {
     }
 }
 
-async fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let http = &config.settings.http;
+async fn serve(bound: Bound, settings: Settings, announce: bool) -> anyhow::Result<ExitCode> {
+    let listener =
+        TcpListener::from_std(bound.listener).context("cannot register the listening socket")?;
+    let roots = settings.discover.roots.clone();
+    let http = &settings.http;
     tracing::debug!(
         max_clients = http.max_clients,
         max_connections = http.max_connections,
         "connection limits"
     );
-    if http.access.is_open() && !config.listen.ip().is_loopback() {
+    let addr = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    if http.access.is_open() && !addr.ip().is_loopback() {
         tracing::warn!(
-            "anyone who can reach {} can watch: set --auth USER:PASSWORD or --token TOKEN \
-             (or FRAMECAST_AUTH / FRAMECAST_TOKEN) to require credentials",
-            config.listen
+            "anyone who can reach {addr} can watch: set --auth USER:PASSWORD or --token TOKEN \
+             (or FRAMECAST_AUTH / FRAMECAST_TOKEN) to require credentials"
         );
     }
     let cancel = CancellationToken::new();
-    let running = framecast::server::start(listener, config.settings, cancel.clone())
+    let running = framecast::server::start(listener, settings, cancel.clone())
         .await
         .context("cannot start the server")?;
-    for url in urls(running.addr) {
-        tracing::info!("open {url}/ in a browser, or {url}/stream.mjpg in a player");
-    }
-    // The log level may hide the line above; people starting the server want the URL.
-    if let Some(url) = urls(running.addr).first() {
-        eprintln!("framecast: serving {} photos at {url}/", running.photos);
+    if announce {
+        let summary = Summary {
+            photos: running.photos,
+            skipped: running.skipped,
+            roots,
+            urls: urls(running.addr, bound.dual_stack),
+        };
+        eprint!("{}", summary.text());
+        tokio::spawn(report_first_pass(
+            Arc::clone(&running.schedule),
+            cancel.clone(),
+        ));
     }
     shutdown_signal().await;
     tracing::info!("shutting down");
@@ -91,19 +115,87 @@ async fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One URL per local address when listening on all of them, loopback last.
-fn urls(addr: SocketAddr) -> Vec<String> {
+/// A listening socket, and whether it takes IPv4 connections on an IPv6 address too.
+#[derive(Debug)]
+struct Bound {
+    listener: std::net::TcpListener,
+    dual_stack: bool,
+}
+
+/// Binds what the command line asked for. A port alone means every address: one IPv6 socket
+/// that also takes IPv4 where the system allows, or IPv4 alone on a machine without IPv6. A
+/// host name binds the first of its addresses that works.
+fn bind(listen: &Listen) -> anyhow::Result<Bound> {
+    match listen {
+        Listen::Any(port) => {
+            let any_v6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, *port));
+            match Socket::new(Domain::IPV6, Type::STREAM, Some(Protocol::TCP)) {
+                Ok(socket) => Ok(listen_on(socket, any_v6)?),
+                // No IPv6 in this kernel (or it is switched off for the process).
+                Err(_) => Ok(open(SocketAddr::from((Ipv4Addr::UNSPECIFIED, *port)))?),
+            }
+        }
+        Listen::Addr(addr) => Ok(open(*addr)?),
+        Listen::Host(host, port) => {
+            let addrs: Vec<SocketAddr> = (host.as_str(), *port)
+                .to_socket_addrs()
+                .with_context(|| format!("cannot find the address of {host}"))?
+                .collect();
+            let mut last = None;
+            for addr in addrs {
+                match open(addr) {
+                    Ok(bound) => return Ok(bound),
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(last.map_or_else(|| anyhow!("{host} has no address"), anyhow::Error::from))
+        }
+    }
+}
+
+fn open(addr: SocketAddr) -> io::Result<Bound> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    listen_on(socket, addr)
+}
+
+fn listen_on(socket: Socket, addr: SocketAddr) -> io::Result<Bound> {
+    let mut dual_stack = false;
+    if let SocketAddr::V6(v6) = addr
+        && v6.ip().is_unspecified()
+    {
+        // Linux's default, unless net.ipv6.bindv6only says otherwise: ask, and believe the
+        // socket's answer rather than the request.
+        let _ = socket.set_only_v6(false);
+        dual_stack = socket.only_v6().is_ok_and(|only| !only);
+    }
+    // A restarted server can bind again while connections of the old one are in TIME_WAIT.
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    Ok(Bound {
+        listener: socket.into(),
+        dual_stack,
+    })
+}
+
+/// The URL base of each address the server can be reached at, loopback last. Listening on
+/// every address, that is each interface's address of the families the socket takes, leaving
+/// out IPv6 link-local ones (a browser cannot open them without a zone).
+fn urls(addr: SocketAddr, dual_stack: bool) -> Vec<String> {
     let port = addr.port();
     let mut ips: Vec<IpAddr> = if addr.ip().is_unspecified() {
+        let takes = |ip: &IpAddr| match ip {
+            IpAddr::V4(_) => addr.is_ipv4() || dual_stack,
+            IpAddr::V6(v6) => addr.is_ipv6() && !v6.is_unicast_link_local(),
+        };
         if_addrs::get_if_addrs()
-            .map(|ifs| ifs.into_iter().map(|i| i.ip()).collect())
+            .map(|ifs| ifs.into_iter().map(|i| i.ip()).filter(takes).collect())
             .unwrap_or_default()
     } else {
         vec![addr.ip()]
     };
-    ips.retain(|ip| {
-        addr.ip().is_unspecified() && ip.is_ipv4() == addr.is_ipv4() || ip == &addr.ip()
-    });
     ips.sort_by_key(|ip| (ip.is_loopback(), *ip));
     ips.dedup();
     if ips.is_empty() {
@@ -115,6 +207,78 @@ fn urls(addr: SocketAddr) -> Vec<String> {
             IpAddr::V6(v6) => format!("http://[{v6}]:{port}"),
         })
         .collect()
+}
+
+/// The start-up lines.
+struct Summary {
+    photos: usize,
+    skipped: usize,
+    roots: Vec<PathBuf>,
+    urls: Vec<String>,
+}
+
+impl Summary {
+    fn text(&self) -> String {
+        let roots = self
+            .roots
+            .iter()
+            .map(|r| Escaped::path(r).to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut text = if self.photos == 0 {
+            format!("framecast: no photos found in {roots}; the stream says so until restarted\n")
+        } else {
+            format!(
+                "framecast: {} found in {roots}\n",
+                count(self.photos, "photo", "photos")
+            )
+        };
+        if self.skipped > 0 {
+            text += &format!(
+                "framecast: {} skipped during the walk (see the warnings above)\n",
+                count(self.skipped, "file or folder", "files or folders")
+            );
+        }
+        text += "framecast: open a page in a browser, or give a stream to a player:\n";
+        for url in &self.urls {
+            text += &format!("  page    {url}/\n  stream  {url}/stream.mjpg\n");
+        }
+        text
+    }
+}
+
+/// Waits until every photo has been tried once (rendered or failed; the timeline only moves
+/// while someone watches) and says how many could not be shown.
+async fn report_first_pass(schedule: Arc<Schedule>, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let status = schedule.status();
+        let failed = status.failed.len();
+        if status.photos > 0 && status.rendered + failed >= status.photos {
+            eprintln!("{}", first_pass_line(status.rendered, failed));
+            return;
+        }
+    }
+}
+
+fn first_pass_line(shown: usize, failed: usize) -> String {
+    let mut line = format!(
+        "framecast: every photo tried: {} shown, {failed} could not be shown",
+        count(shown, "photo", "photos")
+    );
+    if failed > 0 {
+        line += " (reasons in the warnings above and at /api/status)";
+    }
+    line
+}
+
+/// "1 photo", "2 photos", "0 photos".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 async fn shutdown_signal() {
@@ -137,5 +301,101 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plurals() {
+        assert_eq!(count(0, "photo", "photos"), "0 photos");
+        assert_eq!(count(1, "photo", "photos"), "1 photo");
+        assert_eq!(count(2, "photo", "photos"), "2 photos");
+        assert_eq!(
+            first_pass_line(1, 0),
+            "framecast: every photo tried: 1 photo shown, 0 could not be shown"
+        );
+        assert!(first_pass_line(6, 1).contains("6 photos shown, 1 could not be shown ("));
+    }
+
+    #[test]
+    fn summary_names_every_url_once_as_page_and_stream() {
+        let summary = Summary {
+            photos: 1,
+            skipped: 2,
+            roots: vec![PathBuf::from("a"), PathBuf::from("b")],
+            urls: vec!["http://10.0.0.2:80".into(), "http://127.0.0.1:80".into()],
+        };
+        assert_eq!(
+            summary.text(),
+            "framecast: 1 photo found in a, b\n\
+             framecast: 2 files or folders skipped during the walk (see the warnings above)\n\
+             framecast: open a page in a browser, or give a stream to a player:\n  \
+             page    http://10.0.0.2:80/\n  stream  http://10.0.0.2:80/stream.mjpg\n  \
+             page    http://127.0.0.1:80/\n  stream  http://127.0.0.1:80/stream.mjpg\n"
+        );
+    }
+
+    #[test]
+    fn one_address_is_one_url() {
+        let addr: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
+        assert_eq!(urls(addr, false), ["http://127.0.0.1:8080"]);
+        let addr: SocketAddr = "[::1]:8080".parse().expect("addr");
+        assert_eq!(urls(addr, false), ["http://[::1]:8080"]);
+    }
+
+    #[test]
+    fn every_address_lists_loopback_last_and_no_link_local() {
+        let any: SocketAddr = "[::]:8080".parse().expect("addr");
+        let list = urls(any, true);
+        assert!(
+            list.contains(&"http://127.0.0.1:8080".to_string()),
+            "{list:?}"
+        );
+        assert!(!list.iter().any(|u| u.contains("[fe80:")), "{list:?}");
+        let last_loopback = list
+            .iter()
+            .rposition(|u| u.contains("127.0.0.1") || u.contains("[::1]"));
+        let first_other = list
+            .iter()
+            .position(|u| !(u.contains("127.0.0.1") || u.contains("[::1]")));
+        if let (Some(other), Some(loopback)) = (first_other, last_loopback) {
+            assert!(other < loopback, "{list:?}");
+        }
+        let v4_only: SocketAddr = "0.0.0.0:8080".parse().expect("addr");
+        assert!(urls(v4_only, false).iter().all(|u| !u.contains('[')));
+    }
+
+    #[test]
+    fn a_port_alone_takes_ipv4_and_ipv6() {
+        let bound = bind(&Listen::Any(0)).expect("binds");
+        let port = bound.listener.local_addr().expect("addr").port();
+        // Either a dual-stack IPv6 socket, or IPv4 alone on a machine without IPv6.
+        assert!(bound.dual_stack || bound.listener.local_addr().expect("addr").is_ipv4());
+        bound.listener.set_nonblocking(false).expect("blocking");
+        std::net::TcpStream::connect(("127.0.0.1", port)).expect("IPv4 connects");
+        if bound.dual_stack {
+            std::net::TcpStream::connect(("::1", port)).expect("IPv6 connects");
+        }
+    }
+
+    #[test]
+    fn a_host_name_binds_one_of_its_addresses() {
+        let bound = bind(&Listen::Host("localhost".into(), 0)).expect("binds");
+        assert!(
+            bound
+                .listener
+                .local_addr()
+                .expect("addr")
+                .ip()
+                .is_loopback()
+        );
+        let err = bind(&Listen::Host("no-such-host.invalid".into(), 0)).expect_err("unknown");
+        assert!(
+            format!("{err:#}").contains("no-such-host.invalid"),
+            "{err:#}"
+        );
     }
 }
