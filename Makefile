@@ -21,8 +21,28 @@ UNITDIR = $(PREFIX)/lib/systemd/system
 BIN ?= target/release/framecast
 MANPAGES = framecast.1 framecast-render.1 framecast-serve.1
 
+AARCH64 = aarch64-unknown-linux-gnu
+AARCH64_PKG_CONFIG_LIBDIR = /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig
+# Debian's cross compilers for every C/C++ build script and the linker: the cc crate reads
+# CC_/CXX_/AR_<target>, and the cmake crate passes the same compilers to CMake together with
+# CMAKE_SYSTEM_NAME and CMAKE_SYSTEM_PROCESSOR (libjpeg-turbo then builds its NEON code).
+# pkg-config looks only in the arm64 multiarch folders (libraries of `dpkg --add-architecture
+# arm64`, such as libde265-dev:arm64 for libheif): the pkg-config crate reads the <target>
+# variables, CMake's FindPkgConfig the plain PKG_CONFIG_LIBDIR.
+AARCH64_ENV = \
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+	CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
+	CXX_aarch64_unknown_linux_gnu=aarch64-linux-gnu-g++ \
+	AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar \
+	PKG_CONFIG_ALLOW_CROSS=1 \
+	PKG_CONFIG_LIBDIR_aarch64_unknown_linux_gnu=$(AARCH64_PKG_CONFIG_LIBDIR) \
+	PKG_CONFIG_SYSROOT_DIR_aarch64_unknown_linux_gnu=/ \
+	PKG_CONFIG_LIBDIR=$(AARCH64_PKG_CONFIG_LIBDIR)
+# Runs an aarch64 program here (qemu-user), with the ARM C library of the cross toolchain.
+QEMU_AARCH64 = qemu-aarch64 -L /usr/aarch64-linux-gnu
+
 .PHONY: run test test-clients lint fmt bench fuzz deps deps-test deps-clients doc clean release \
-	install uninstall deb test-package
+	install uninstall deb test-package aarch64 deb-aarch64 test-aarch64
 
 ## run: serve the sample gallery in assets/; the URLs to open are printed at start
 run: deps
@@ -149,3 +169,25 @@ deb: release
 ## test-package: installs the .deb on this machine, renders assets/ with it, purges it
 test-package: deb
 	./scripts/test-package.sh target/debian/framecast_*_amd64.deb
+
+## aarch64: a release binary for 64-bit ARM (Raspberry Pi 3/4/5, most ARM home servers)
+aarch64:
+	@./scripts/deps.sh aarch64
+	$(RELEASE_ENV) $(AARCH64_ENV) $(CARGO) build --release --locked --target $(AARCH64)
+	@ls -l target/$(AARCH64)/release/framecast
+
+## deb-aarch64: the Debian package for arm64 (Raspberry Pi OS, Debian on ARM) in target/debian/
+deb-aarch64: aarch64
+	@$(CARGO) deb --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-deb
+	rm -rf target/generated
+	$(QEMU_AARCH64) target/$(AARCH64)/release/framecast generate --out target/generated
+	$(CARGO) deb --no-build --locked --strip --no-dbgsym --no-separate-debug-symbols \
+		--target $(AARCH64)
+
+## test-aarch64: runs that binary under qemu-user on assets/, frames compared with x86 ones
+test-aarch64: aarch64
+	FRAMECAST_AARCH64_BIN=target/$(AARCH64)/release/framecast \
+		$(CARGO) test --locked --test aarch64 -- --ignored --nocapture
+
+clean:
+	$(CARGO) clean

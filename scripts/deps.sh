@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs, from Debian packages and only where missing, what building framecast needs on a
 # bare machine. With "test" it adds the real clients and tools the tests drive (ffmpeg, VLC,
-# Chromium, Firefox ESR, nginx as a TLS proxy, openssl, ss, prlimit) and systemd-analyze for the unit; with "clients" the players
-# of `make test-clients` (mpv, GStreamer, Python with OpenCV and requests); with "bench" the
-# peers `make bench` compares framecast with (libvips' CLI, pyvips, Pillow).
+# Chromium, Firefox ESR, nginx as a TLS proxy, openssl, ss, prlimit) and systemd-analyze for
+# the unit; with "clients" the players of `make test-clients` (mpv, GStreamer, Python with
+# OpenCV and requests); with "bench" the peers `make bench` compares framecast with (libvips'
+# CLI, pyvips, Pillow); with "aarch64" the cross toolchain and qemu-user.
 set -euo pipefail
 
 need=()
@@ -65,6 +66,21 @@ if [[ "${1:-}" == "clients" ]]; then
   fi
 fi
 
+if [[ "${1:-}" == "aarch64" ]]; then
+  # Debian's cross compilers for the C and C++ the build scripts compile (libjpeg-turbo through
+  # cmake; later SQLite and libheif), and qemu-user to run the result on this machine.
+  have aarch64-linux-gnu-gcc || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+  have aarch64-linux-gnu-g++ || need+=(g++-aarch64-linux-gnu)
+  have qemu-aarch64 || need+=(qemu-user)
+  # HEIC support builds libheif from source against Debian's libde265 (libheif-sys with
+  # embedded-libheif): the arm64 build of libde265 comes from the archive's arm64 architecture,
+  # installed next to the native one (multiarch), and the Makefile points pkg-config at it.
+  if ! dpkg -s libde265-dev:arm64 libdav1d-dev:arm64 >/dev/null 2>&1; then
+    dpkg --print-foreign-architectures | grep -qx arm64 || add_arm64=1
+    need+=(libde265-dev:arm64 libdav1d-dev:arm64)
+  fi
+fi
+
 if [[ "${1:-}" == "bench" ]]; then
   have vips || need+=(libvips-tools)
   [[ -x /usr/bin/time ]] || need+=(time)
@@ -76,6 +92,10 @@ if ((${#need[@]})); then
   sudo=()
   [[ $(id -u) -eq 0 ]] || sudo=(sudo)
   echo "deps: installing ${need[*]}" >&2
+  if [[ -n "${add_arm64:-}" ]]; then
+    echo "deps: adding the arm64 architecture to dpkg (for libraries to cross-link)" >&2
+    "${sudo[@]}" dpkg --add-architecture arm64
+  fi
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
@@ -97,4 +117,8 @@ fi
 if have rustup; then
   cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
   cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+  if [[ "${1:-}" == "aarch64" ]]; then
+    rustup target list --installed | grep -qx aarch64-unknown-linux-gnu ||
+      rustup target add aarch64-unknown-linux-gnu
+  fi
 fi
