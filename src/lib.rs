@@ -2,8 +2,8 @@
 //! on a home network can show.
 //!
 //! ```text
-//! format ─▶ discover ─▶ render ─▶ pool ─▶ cache ─▶ schedule ─▶ http ─▶ server
-//!           (folders)   (pixels)  (CPU)   (frames)  (timeline)  (clients)
+//! format ─▶ render ─▶ library ─▶ pool ─▶ cache ─▶ schedule ─▶ http ─▶ server
+//!           (pixels)  (folders)   (CPU)   (frames)  (timeline)  (clients)
 //! ```
 //!
 //! The data flows one way and the modules are declared in that order; a module only uses the
@@ -11,17 +11,20 @@
 //!
 //! - [`format`](mod@format) names the image formats and recognises them by their first bytes; discovery and
 //!   decoding share it, so a file is judged by its content, never by its name.
-//! - [`discover`] walks the photo folders and yields an ordered list of [`discover::Photo`]s, each
-//!   with a stable identity (path, size, modification time) that caches key on.
 //! - [`render`] is the pure, synchronous image pipeline: it turns the bytes of one photo into
 //!   one JPEG [`render::Frame`] of exactly the configured size, upright, in sRGB, letterboxed,
-//!   with no metadata. It knows nothing of threads or HTTP, so it is tested on its own.
+//!   with no metadata. It knows nothing of threads or HTTP, so it is tested on its own. Its
+//!   header probe ([`render::probe`]) reads what a photo is without decoding it.
+//! - [`library`] knows which photos exist and keeps knowing while the disk changes: it walks
+//!   and watches the folders, reads each new photo's header once (so it comes after `render`),
+//!   keeps an index on disk, and publishes snapshots of [`library::Photo`]s, each with a stable
+//!   identity (path, size, modification time) that caches key on.
 //! - [`pool`] is the rayon pool where all CPU work runs, and the only bridge from it to async
 //!   code.
 //! - [`cache`] keeps rendered frames in an LRU bounded by bytes, so each frame is encoded once
 //!   and shared by every client.
-//! - [`schedule`] is the shared timeline: one photo after another, rendered ahead, published to
-//!   every client at once.
+//! - [`schedule`] is the shared timeline: the library's photos in the chosen order, one after
+//!   another, rendered ahead, published to every client at once.
 //! - [`http`] serves the MJPEG stream, snapshots, the viewer page and status; it only reads what
 //!   the schedule and the cache hold.
 //! - [`server`] wires them together for the `serve` command and the tests.
@@ -30,8 +33,8 @@
 #![deny(missing_docs)]
 
 pub mod format;
-pub mod discover;
 pub mod render;
+pub mod library;
 pub mod pool;
 pub mod cache;
 pub mod schedule;

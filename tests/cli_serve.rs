@@ -15,6 +15,7 @@ struct Served {
     child: Child,
     port: u16,
     log: BufReader<std::process::ChildStderr>,
+    _state: tempfile::TempDir,
 }
 
 fn serve(extra: &[&str]) -> Served {
@@ -25,11 +26,14 @@ fn serve(extra: &[&str]) -> Served {
 
 /// Starts the binary on a random loopback port and reads the port from the URL it logs.
 fn spawn(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Served {
+    // The index and the position go to a folder of the test's own, not the home folder.
+    let state = tempfile::tempdir().expect("state dir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_framecast"))
         .arg("serve")
         .arg(dir)
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
+        .env("FRAMECAST_STATE_DIR", state.path())
         .envs(envs.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -50,7 +54,12 @@ fn spawn(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Served {
             break digits.parse().expect("port");
         }
     };
-    Served { child, port, log }
+    Served {
+        child,
+        port,
+        log,
+        _state: state,
+    }
 }
 
 fn stop(served: &mut Served, signal: &str) -> (Option<i32>, String) {
@@ -148,6 +157,10 @@ fn a_port_in_use_is_a_clear_error() {
         .arg("serve")
         .arg(fixture("exif-orientation"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env(
+            "FRAMECAST_STATE_DIR",
+            std::env::temp_dir().join("framecast-port-test"),
+        )
         .output()
         .expect("runs");
     assert_eq!(output.status.code(), Some(2));

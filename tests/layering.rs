@@ -1,5 +1,5 @@
 //! The data flows one way: a library module may only use the modules declared before it in
-//! `src/lib.rs` (`format → discover → render → pool → cache → schedule → http → server`), and
+//! `src/lib.rs` (`format → render → library → pool → cache → schedule → http → server`), and
 //! each names only the outside crates of its own layer: the pure modules no async runtime,
 //! thread pool or command-line crate; nothing before `http` any HTTP crate; `http` no thread
 //! pool (nothing renders on a request path). Checked on the source text, so a stray `use`
@@ -18,28 +18,41 @@ type Rule = (
 const PURE: &[&str] = &["tokio", "warp", "hyper", "rayon", "clap"];
 const FLOW: &[Rule] = &[
     ("format", &[], PURE),
-    ("discover", &["format"], PURE),
     ("render", &["format", "render"], PURE),
+    // The library has its own thread (never the async runtime's workers or the render pool):
+    // of tokio it uses only the `watch` channel that publishes its snapshots.
+    (
+        "library",
+        &["format", "render", "library"],
+        &[
+            "warp",
+            "hyper",
+            "rayon",
+            "clap",
+            "tokio::task",
+            "tokio::runtime",
+        ],
+    ),
     ("pool", &["render", "pool"], &["warp", "hyper", "clap"]),
     (
         "cache",
-        &["discover", "render", "pool", "cache"],
+        &["library", "render", "pool", "cache"],
         &["warp", "hyper", "rayon", "clap"],
     ),
     (
         "schedule",
-        &["discover", "render", "cache", "schedule"],
+        &["library", "render", "cache", "schedule"],
         &["warp", "hyper", "rayon", "clap"],
     ),
     (
         "http",
-        &["render", "cache", "schedule", "http"],
+        &["library", "render", "cache", "schedule", "http"],
         &["rayon", "clap"],
     ),
     (
         "server",
         &[
-            "discover", "render", "pool", "cache", "schedule", "http", "server",
+            "render", "library", "pool", "cache", "schedule", "http", "server",
         ],
         &["clap"],
     ),

@@ -17,7 +17,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
-use framecast::discover::{self, Photo};
+use framecast::library::{self, File as Photo};
 use framecast::render::{Renderer, Warning};
 
 use crate::config::RenderConfig;
@@ -38,13 +38,13 @@ struct Job {
 /// Runs the command; an `Err` is a usage or set-up problem (exit status 2).
 pub fn run(config: RenderConfig) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let found = discover::discover(&config.discover)?;
+    let found = library::scan(&config.roots, &config.exclude)?;
     for warning in &found.warnings {
         tracing::warn!(path = %warning.path.display(), "skipped during the walk: {}", warning.reason);
     }
     fs::create_dir_all(&config.out)
         .with_context(|| format!("cannot create the output folder {}", config.out.display()))?;
-    let jobs = plan(&config.discover.roots, &config.out, found.photos);
+    let jobs = plan(&config.roots, &config.out, found.photos);
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads)
@@ -261,7 +261,7 @@ impl<'a> Summary<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use framecast::discover::PhotoId;
+    use framecast::library::PhotoId;
 
     fn photo(root: usize, relative: &str) -> Photo {
         Photo {

@@ -27,6 +27,13 @@ async fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let cancel = CancellationToken::new();
+    let roots: Vec<String> = config
+        .settings
+        .library
+        .roots
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect();
     let running = framecast::server::start(listener, config.settings, cancel.clone())
         .await
         .context("cannot start the server")?;
@@ -35,7 +42,11 @@ async fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
     }
     // The log level may hide the line above; people starting the server want the URL.
     if let Some(url) = urls(running.addr).first() {
-        eprintln!("framecast: serving {} photos at {url}/", running.photos);
+        eprintln!(
+            "framecast: serving the photos in {} at {url}/ ({} known from the index)",
+            roots.join(", "),
+            running.photos
+        );
     }
     shutdown_signal().await;
     tracing::info!("shutting down");

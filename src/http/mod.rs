@@ -12,6 +12,7 @@
 //! | `/snapshot.jpg`, `/?action=snapshot` | the current picture |
 //! | `/` | the viewer page |
 //! | `/api/status`, `/healthz`, `/metrics` | status |
+//! | `/api/albums` | the albums, with photo counts |
 //!
 //! The mjpg-streamer URLs (`/?action=…`) are what IP-camera apps and Home Assistant expect.
 
@@ -166,6 +167,9 @@ pub fn routes(
     let status = warp::path!("api" / "status")
         .and(api.clone())
         .map(|state: Arc<State>| status::status(&state));
+    let albums = warp::path!("api" / "albums")
+        .and(api.clone())
+        .map(|state: Arc<State>| status::albums(&state));
     let healthz = warp::path!("healthz")
         .and(api.clone())
         .map(|state: Arc<State>| status::healthz(&state));
@@ -179,6 +183,8 @@ pub fn routes(
         .or(root)
         .unify()
         .or(status)
+        .unify()
+        .or(albums)
         .unify()
         .or(healthz)
         .unify()

@@ -17,6 +17,10 @@
 //!
 //! Nothing here knows about threads, files on disk beyond [`Renderer::render_file`], or HTTP:
 //! callers decide where the work runs.
+//!
+//! Beside the pipeline, [`probe`] reads what a photo is (format, size, orientation, date taken,
+//! position) from its header alone, for the library's index; it and [`orient`] share the one
+//! EXIF reader, [`exif`].
 
 pub mod color;
 pub mod decode;
@@ -26,6 +30,8 @@ mod jpeg;
 pub mod orient;
 mod pixels;
 mod placeholder;
+pub mod exif;
+pub mod probe;
 
 use std::fmt;
 use std::fs;
