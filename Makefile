@@ -22,12 +22,14 @@ lint: deps
 fmt:
 	$(CARGO) fmt --all
 
-## bench: criterion micro-benchmarks, framecast against libvips and Pillow, then 500 stream clients
+## bench: criterion micro-benchmarks, framecast against libvips and Pillow, 500 stream clients,
+## then a library of 100,000 photos (first frame, index time, RSS; cold and restarted)
 bench:
 	./scripts/deps.sh bench
 	$(CARGO) bench --bench render
 	./benches/vs_peers.sh
 	$(CARGO) bench --bench stream
+	$(CARGO) bench --bench library
 
 ## deps: install missing system packages from Debian (build tools; with the test clients: make deps-test)
 deps:

@@ -170,3 +170,48 @@ fn a_port_in_use_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_folder_name_with_a_colon_works_on_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let odd = dir.path().join("12:30 lunch");
+    std::fs::create_dir_all(&odd).expect("mkdir");
+    std::fs::copy(fixture("edge/photo.webp"), odd.join("a.webp")).expect("copy");
+    let mut served = spawn(&odd, &["--size", "320x240"], &[("RUST_LOG", "warn")]);
+    let started = Instant::now();
+    let photos = loop {
+        let mut client = TcpStream::connect(("127.0.0.1", served.port)).expect("connect");
+        client
+            .write_all(b"GET /api/status HTTP/1.0\r\n\r\n")
+            .expect("request");
+        let mut response = String::new();
+        client.read_to_string(&mut response).expect("response");
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let status: serde_json::Value = serde_json::from_str(body).expect("JSON");
+        if status["index"]["photos"] == 1 || started.elapsed() > Duration::from_secs(10) {
+            break status["index"]["photos"].clone();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(photos, 1, "the folder was taken whole, not split at ':'");
+    let (code, _) = stop(&mut served, "TERM");
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn no_existing_photo_folder_is_a_clear_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_framecast"))
+        .args(["serve", "/nonexistent/photos", "--listen", "127.0.0.1:0"])
+        .env(
+            "FRAMECAST_STATE_DIR",
+            std::env::temp_dir().join("framecast-none-test"),
+        )
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("none of the photo folders exists: /nonexistent/photos"),
+        "{stderr}"
+    );
+}

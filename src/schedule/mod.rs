@@ -398,20 +398,21 @@ impl Schedule {
         current: &mut Option<Arc<Photo>>,
         cancel: &CancellationToken,
     ) -> bool {
-        let mut deadline = Instant::now() + self.timing.interval;
+        // `None` while waiting for a viewer.
+        let mut deadline = Some(Instant::now() + self.timing.interval);
+        let far = Instant::now() + Duration::from_secs(86_400 * 365);
         loop {
             tokio::select! {
-                () = tokio::time::sleep_until(deadline.into()) => {
+                () = tokio::time::sleep_until(deadline.unwrap_or(far).into()), if deadline.is_some() => {
                     if self.viewers() > 0 {
                         return true;
                     }
-                    while self.viewers() == 0 {
-                        tokio::select! {
-                            () = self.viewer_arrived.notified() => {}
-                            () = cancel.cancelled() => return false,
-                        }
+                    deadline = None;
+                }
+                () = self.viewer_arrived.notified(), if deadline.is_none() => {
+                    if self.viewers() > 0 {
+                        deadline = Some(Instant::now() + self.timing.interval);
                     }
-                    deadline = Instant::now() + self.timing.interval;
                 }
                 changed = snapshots.changed() => {
                     if changed.is_err() {
