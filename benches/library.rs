@@ -81,6 +81,7 @@ fn make_library(root: &Path, files: u64) {
 }
 
 struct Run {
+    headers_read: u64,
     first_frame: Duration,
     index_loaded: Option<Duration>,
     complete: Duration,
@@ -106,7 +107,7 @@ fn serve(root: &Path, port: u16, files: u64) -> Run {
     let mut first_frame = None;
     let mut index_loaded = None;
     let deadline = started + Duration::from_secs(600);
-    let (complete, photos) = loop {
+    let (complete, photos, headers_read) = loop {
         assert!(Instant::now() < deadline, "the index never completed");
         let Some(s) = status(port) else {
             std::thread::sleep(Duration::from_millis(5));
@@ -121,7 +122,11 @@ fn serve(root: &Path, port: u16, files: u64) -> Run {
             index_loaded = Some(now);
         }
         if first_frame.is_some() && indexed == files && s["index"]["scanning"] == false {
-            break (now, indexed);
+            break (
+                now,
+                indexed,
+                s["index"]["headers_read"].as_u64().unwrap_or(0),
+            );
         }
         std::thread::sleep(Duration::from_millis(10));
     };
@@ -131,6 +136,7 @@ fn serve(root: &Path, port: u16, files: u64) -> Run {
         .status();
     let _ = child.wait();
     Run {
+        headers_read,
         first_frame: first_frame.unwrap_or(complete),
         index_loaded,
         complete,
@@ -156,19 +162,20 @@ fn main() {
     let cold = serve(dir.path(), port, files);
     let warm = serve(dir.path(), port, files);
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
-    println!("| run | first frame | index loaded | index complete | peak RSS |");
-    println!("| --- | --- | --- | --- | --- |");
+    println!("| run | first frame | index loaded | index complete | peak RSS | headers read |");
+    println!("| --- | --- | --- | --- | --- | --- |");
     for (name, run) in [
         ("first start (no index)", &cold),
         ("restart (persisted index)", &warm),
     ] {
         println!(
-            "| {name} | {:.2} s | {} | {:.2} s | {:.0} MiB |",
+            "| {name} | {:.2} s | {} | {:.2} s | {:.0} MiB | {} |",
             run.first_frame.as_secs_f64(),
             run.index_loaded
                 .map_or("-".into(), |d| format!("{:.2} s", d.as_secs_f64())),
             run.complete.as_secs_f64(),
-            mib(run.rss)
+            mib(run.rss),
+            run.headers_read
         );
         assert_eq!(run.photos, files);
     }

@@ -416,8 +416,12 @@ fn the_place_in_the_slideshow_survives_a_restart() {
     drop(server);
 
     let server = TestServer::start(vec![dir.path().to_path_buf()], persisted);
-    // The index came back with every photo before any walk.
+    // The index came back with every photo before any walk, and the walk reads no header.
     assert_eq!(index_photos(&server), 5);
+    within(Duration::from_secs(10), "the walk done", || {
+        server.status()["index"]["scanning"] == false
+    });
+    assert_eq!(server.status()["index"]["headers_read"], 0);
     let watcher = Watcher::new(&server);
     within(Duration::from_secs(10), "a photo shown", || {
         !watcher.shown().is_empty()

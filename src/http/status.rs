@@ -43,6 +43,7 @@ struct IndexStatus {
     rescan_secs: f64,
     pending: usize,
     pending_files: Vec<String>,
+    headers_read: u64,
     file: Option<String>,
     order: &'static str,
     albums: Vec<String>,
@@ -157,6 +158,7 @@ fn index_status(state: &State) -> IndexStatus {
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
+        headers_read: library.headers_read,
         file: library.index.map(|p| p.display().to_string()),
         order: playback.order.name(),
         albums: playback.albums.clone(),

@@ -202,6 +202,9 @@ pub struct Status {
     pub pending: Vec<PathBuf>,
     /// How many files are pending in all.
     pub pending_count: usize,
+    /// Headers read since start: one per new or changed file, none for a file the index
+    /// already knows.
+    pub headers_read: u64,
     /// The index file, `None` when the index is kept in memory.
     pub index: Option<PathBuf>,
     /// The rescan period of folders that are not watched.
@@ -212,6 +215,12 @@ pub struct Status {
 enum Message {
     /// What the watcher reported.
     Events(notify_debouncer_full::DebounceEventResult),
+    /// The watcher set up at start (on a thread of its own, so the first walk need not wait
+    /// for it), or why there is none; and how each root fared.
+    Watching(
+        Result<watch::Watcher, String>,
+        Vec<(usize, Result<(), String>)>,
+    ),
     /// Finish and return.
     Stop,
 }

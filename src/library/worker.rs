@@ -112,9 +112,12 @@ pub(super) struct Worker {
     shared: Arc<Shared>,
     inbox: mpsc::Receiver<Message>,
     control: mpsc::Sender<Message>,
-    watcher: Option<Watcher>,
+    /// The watchers: the one set up at start, and one more if a root appeared before it was
+    /// ready.
+    watchers: Vec<Watcher>,
     /// The watcher could not be started: said once, then every root is polled.
     watcher_failed: bool,
+    headers_read: u64,
 }
 
 impl Worker {
@@ -194,8 +197,9 @@ impl Worker {
             shared,
             inbox,
             control,
-            watcher: None,
+            watchers: Vec::new(),
             watcher_failed: false,
+            headers_read: 0,
         };
         for i in 0..worker.roots.len() {
             worker.load(i);
@@ -206,9 +210,9 @@ impl Worker {
 
     /// Follows the disk until told to stop.
     pub(super) fn run(mut self) {
+        self.start_watching();
         for i in 0..self.roots.len() {
             if self.roots[i].canonical.is_some() {
-                self.follow(i);
                 self.full_scan(i);
             }
         }
@@ -238,6 +242,7 @@ impl Worker {
                         self.on_watch_error(&e);
                     }
                 }
+                Ok(Message::Watching(watcher, roots)) => self.watching(watcher, roots),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
             if self.stopping() {
@@ -308,7 +313,97 @@ impl Worker {
         self.dirty = true;
     }
 
-    /// Starts following root `i`: watched when possible, polled otherwise (said once).
+    /// Starts following the roots present at start. Setting up notifications walks every
+    /// folder (one watch each), so it runs on a thread of its own while the first walk
+    /// goes on; notifications are live from the moment each watch is added, and their events
+    /// wait in the inbox.
+    fn start_watching(&mut self) {
+        let mut watched = Vec::new();
+        for i in 0..self.roots.len() {
+            let Some(canonical) = self.roots[i].canonical.clone() else {
+                continue;
+            };
+            let why = if !self.options.watch {
+                Some("watching is turned off".to_string())
+            } else {
+                watch::unreliable_file_system(&canonical)
+            };
+            match why {
+                Some(why) => self.poll(i, why),
+                None => watched.push((i, canonical)),
+            }
+        }
+        if watched.is_empty() {
+            return;
+        }
+        let control = self.control.clone();
+        let spawned = std::thread::Builder::new()
+            .name("library-watch".into())
+            .spawn(move || {
+                let mut results = Vec::new();
+                let watcher = Watcher::start(control.clone()).map(|mut watcher| {
+                    for (i, root) in &watched {
+                        results.push((*i, watcher.watch(root)));
+                    }
+                    watcher
+                });
+                if watcher.is_err() {
+                    results = watched.iter().map(|(i, _)| (*i, Ok(()))).collect();
+                }
+                let _ = control.send(Message::Watching(watcher, results));
+            });
+        if let Err(e) = spawned {
+            self.watching(Err(e.to_string()), Vec::new());
+        }
+    }
+
+    /// The watcher set up at start is ready (or failed).
+    fn watching(
+        &mut self,
+        watcher: Result<Watcher, String>,
+        roots: Vec<(usize, Result<(), String>)>,
+    ) {
+        match watcher {
+            Ok(mut w) => {
+                for (i, result) in roots {
+                    if let Err(why) = result {
+                        if let Some(c) = &self.roots[i].canonical {
+                            w.unwatch(c);
+                        }
+                        // Changes during the first walk may have been missed: walk again now.
+                        self.poll(i, why);
+                        self.roots[i].due = Instant::now();
+                    }
+                }
+                self.watchers.push(w);
+            }
+            Err(why) => {
+                self.watcher_failed = true;
+                tracing::warn!("cannot watch for changes ({why})");
+                for i in 0..self.roots.len() {
+                    if self.roots[i].mode == Mode::Watched {
+                        self.poll(i, "file-system notifications are not available".into());
+                        self.roots[i].due = Instant::now();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Root `i` is polled from now on; says why, once.
+    fn poll(&mut self, i: usize, why: String) {
+        let rescan = self.options.rescan;
+        if self.options.watch {
+            tracing::warn!(root = %self.roots[i].given.display(), "{why}; rescanning every {rescan:?}");
+        } else {
+            tracing::info!(root = %self.roots[i].given.display(), "{why}; rescanning every {rescan:?}");
+        }
+        self.roots[i].mode = Mode::Polled(why);
+        self.roots[i].due = Instant::now() + rescan;
+    }
+
+    /// Starts following root `i` (one that appeared after start): watched when possible,
+    /// polled otherwise (said once).
     fn follow(&mut self, i: usize) {
         let Some(canonical) = self.roots[i].canonical.clone() else {
             return;
@@ -319,16 +414,16 @@ impl Worker {
         } else if let Some(why) = watch::unreliable_file_system(&canonical) {
             polled(why)
         } else {
-            if self.watcher.is_none() && !self.watcher_failed {
+            if self.watchers.is_empty() && !self.watcher_failed {
                 match Watcher::start(self.control.clone()) {
-                    Ok(w) => self.watcher = Some(w),
+                    Ok(w) => self.watchers.push(w),
                     Err(why) => {
                         self.watcher_failed = true;
                         tracing::warn!("cannot watch for changes ({why})");
                     }
                 }
             }
-            match self.watcher.as_mut() {
+            match self.watchers.last_mut() {
                 Some(watcher) => match watcher.watch(&canonical) {
                     Ok(()) => Mode::Watched,
                     Err(why) => {
@@ -339,13 +434,9 @@ impl Worker {
                 None => polled("file-system notifications are not available".into()),
             }
         };
-        if let Mode::Polled(why) = &mode {
-            let rescan = self.options.rescan;
-            if self.options.watch {
-                tracing::warn!(root = %self.roots[i].given.display(), "{why}; rescanning every {rescan:?}");
-            } else {
-                tracing::info!(root = %self.roots[i].given.display(), "{why}; rescanning every {rescan:?}");
-            }
+        if let Mode::Polled(why) = mode {
+            self.poll(i, why);
+            return;
         }
         self.roots[i].mode = mode;
         self.roots[i].due = Instant::now() + self.options.rescan;
@@ -404,8 +495,10 @@ impl Worker {
             root = %self.roots[i].given.display(),
             "photo folder is gone ({why}); it is picked up when it appears again"
         );
-        if let (Some(w), Some(c)) = (self.watcher.as_mut(), &self.roots[i].canonical) {
-            w.unwatch(c);
+        if let Some(c) = &self.roots[i].canonical {
+            for w in &mut self.watchers {
+                w.unwatch(c);
+            }
         }
         self.roots[i].canonical = None;
         self.roots[i].mode = Mode::Missing;
@@ -629,6 +722,7 @@ impl Worker {
         // The header is read now, once, for this identity; a file that is no image is
         // still listed, and rendering says why it cannot be shown.
         let header = probe::probe_file(path).ok();
+        self.headers_read += 1;
         let file_time = p
             .modified
             .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
@@ -798,6 +892,7 @@ impl Worker {
         status.scanning = !self.complete;
         status.pending_count = self.pending.len();
         status.pending = pending;
+        status.headers_read = self.headers_read;
         status.index = self.store.as_ref().map(|s| s.path().to_path_buf());
         status.rescan = self.options.rescan;
     }
