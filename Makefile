@@ -70,13 +70,15 @@ fmt:
 	$(CARGO) fmt --all
 
 ## bench: criterion micro-benchmarks, framecast against libvips and Pillow, 500 stream clients,
-## then peak memory of large and hostile photos
+## then peak memory of large and hostile photos, then a library of 100,000 photos (first
+## frame, index time, RSS; cold and restarted)
 bench:
 	./scripts/deps.sh bench
 	$(CARGO) bench --bench render
 	./benches/vs_peers.sh
 	$(CARGO) bench --bench stream
 	$(CARGO) bench --bench memory
+	$(CARGO) bench --bench library
 
 ## fuzz: every cargo-fuzz target in fuzz/ for FUZZ_SECONDS each (nightly; installs cargo-fuzz
 ## when missing). New inputs gather in fuzz/corpus/ (not committed); crashes land in

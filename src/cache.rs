@@ -17,7 +17,7 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 use lru::LruCache;
 
-use crate::discover::{Photo, PhotoId};
+use crate::library::PhotoId;
 use crate::pool::Pool;
 pub use crate::pool::RenderFailure;
 use crate::render::{Frame, Spec};
@@ -110,9 +110,9 @@ impl Cache {
     }
 
     /// The frame of `photo`: from the cache, from a render under way, or rendered now.
-    pub async fn frame(self: &Arc<Self>, photo: &Photo) -> Result<Frame, RenderFailure> {
+    pub async fn frame(self: &Arc<Self>, photo: &PhotoId) -> Result<Frame, RenderFailure> {
         let key = Key {
-            photo: photo.id.clone(),
+            photo: photo.clone(),
             spec: *self.pool.spec(),
         };
         let pending = {
@@ -127,7 +127,7 @@ impl Cache {
             } else {
                 self.misses.fetch_add(1, Ordering::Relaxed);
                 let cache = Arc::clone(self);
-                let path = photo.id.path.clone();
+                let path = photo.path.clone();
                 let job_key = key.clone();
                 let pending = async move {
                     let result = cache.pool.render(path).await.map(|r| r.frame);
@@ -169,9 +169,9 @@ impl Cache {
     }
 
     /// Whether the frame of `photo` is cached (does not count as a hit).
-    pub fn contains(&self, photo: &Photo) -> bool {
+    pub fn contains(&self, photo: &PhotoId) -> bool {
         let key = Key {
-            photo: photo.id.clone(),
+            photo: photo.clone(),
             spec: *self.pool.spec(),
         };
         self.lock().frames.contains(&key)
@@ -197,19 +197,15 @@ mod tests {
     use crate::render::{Renderer, Size};
     use std::path::PathBuf;
 
-    fn photo(relative: &str) -> Photo {
+    fn photo(relative: &str) -> PhotoId {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
             .join(relative);
         let meta = std::fs::metadata(&path).expect("fixture");
-        Photo {
-            id: PhotoId {
-                path,
-                size: meta.len(),
-                modified: meta.modified().ok(),
-            },
-            root: 0,
-            relative: PathBuf::from(relative),
+        PhotoId {
+            path,
+            size: meta.len(),
+            modified: meta.modified().ok(),
         }
     }
 

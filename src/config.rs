@@ -3,6 +3,7 @@
 //! the library modules' own option types. Nothing in the library reads the command line or the
 //! environment; everything it needs is passed down from here.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
@@ -14,8 +15,9 @@ use clap::{Args, Parser, Subcommand};
 
 use framecast::http::access::{Credentials, Token};
 use framecast::render::{Fit, Limits, Rgb, Size, Spec};
+use framecast::schedule::Order;
 use framecast::server::Settings;
-use framecast::{cache, discover, http, pool, schedule};
+use framecast::{cache, http, library, pool, schedule};
 
 /// The `--help` headings, so each command's options are grouped by what they are about. New
 /// options take one of these.
@@ -181,11 +183,46 @@ pub struct RenderArgs {
 /// `framecast serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Photo folders (walked recursively) or single photo files, ':'-separated in
-    /// FRAMECAST_DIRS [default: the current folder].
-    #[arg(value_name = "DIR", env = "FRAMECAST_DIRS", value_delimiter = ':',
-          help_heading = heading::INPUT)]
+    /// Photo folders (walked recursively and followed while they change) or single photo
+    /// files [default: the current folder]. FRAMECAST_DIRS may list several, separated by `:`.
+    #[arg(value_name = "DIR", help_heading = heading::INPUT)]
     pub dirs: Vec<PathBuf>,
+
+    /// FRAMECAST_DIRS: only the environment splits on `:`, so a folder name with a `:` works
+    /// on the command line.
+    #[arg(long = "dirs-from-env", env = "FRAMECAST_DIRS", hide = true)]
+    pub dirs_env: Option<OsString>,
+
+    /// Play order: name (natural), date (taken, oldest first), shuffle (each photo once per
+    /// round) or recent (newest first). The place in it survives a restart.
+    #[arg(long, env = "FRAMECAST_ORDER", default_value = "name", value_name = "ORDER",
+          value_parser = parse_order, help_heading = heading::STREAM)]
+    pub order: Order,
+
+    /// Play only this album (a top-level folder of a photo folder; photos directly in a photo
+    /// folder form an album named after it). Repeat for several. FRAMECAST_ALBUMS lists
+    /// several, separated by `,`.
+    #[arg(long = "album", value_name = "NAME", help_heading = heading::INPUT)]
+    pub albums: Vec<String>,
+
+    /// FRAMECAST_ALBUMS, split on `,`.
+    #[arg(long = "albums-from-env", env = "FRAMECAST_ALBUMS", hide = true)]
+    pub albums_env: Option<String>,
+
+    /// Do not watch the folders for changes; find them by rescanning only.
+    #[arg(long, env = "FRAMECAST_NO_WATCH", help_heading = heading::INPUT)]
+    pub no_watch: bool,
+
+    /// How often folders that are not watched (network shares, --no-watch, past the inotify
+    /// limit) are walked again.
+    #[arg(long, env = "FRAMECAST_RESCAN", default_value = "60s", value_parser = parse_duration,
+          help_heading = heading::INPUT)]
+    pub rescan: Duration,
+
+    /// Where the photo index and the slideshow position are kept (created if missing)
+    /// [default: $XDG_STATE_HOME/framecast or ~/.local/state/framecast].
+    #[arg(long, env = "FRAMECAST_STATE_DIR", value_name = "DIR", help_heading = heading::INPUT)]
+    pub state_dir: Option<PathBuf>,
 
     /// Where to listen: a port (8080: every address, IPv4 and IPv6), HOST:PORT
     /// (192.168.1.10:8080, localhost:8080) or [IPv6]:PORT ([::]:8080).
@@ -363,17 +400,40 @@ impl ServeArgs {
                  `framecast render --fit pair` for a folder of paired frames"
             );
         }
-        let roots = if self.dirs.is_empty() {
-            vec![PathBuf::from(".")]
-        } else {
+        let roots = if !self.dirs.is_empty() {
             self.dirs
+        } else if let Some(env) = self.dirs_env.filter(|e| !e.is_empty()) {
+            split_paths(&env)
+        } else {
+            vec![PathBuf::from(".")]
         };
+        let mut albums = self.albums;
+        if albums.is_empty()
+            && let Some(env) = &self.albums_env
+        {
+            albums = env
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(String::from)
+                .collect();
+        }
+        let state = self.state_dir.or_else(default_state_dir);
         Ok(ServeConfig {
             listen: self.listen,
             settings: Settings {
-                discover: discover::Options {
+                library: library::Options {
                     roots,
                     exclude: Vec::new(),
+                    watch: !self.no_watch,
+                    rescan: self.rescan,
+                    index: state.as_ref().map(|d| d.join("index.sqlite")),
+                    ..Default::default()
+                },
+                playback: schedule::Playback {
+                    order: self.order,
+                    albums,
+                    resume: state.as_ref().map(|d| d.join("position.json")),
                 },
                 spec: self.frame.spec(),
                 limits: self.frame.limits(),
@@ -420,8 +480,10 @@ pub struct ServeConfig {
 /// Everything `framecast render` needs, validated.
 #[derive(Debug, Clone)]
 pub struct RenderConfig {
-    /// What to walk.
-    pub discover: discover::Options,
+    /// Photo folders or files to render.
+    pub roots: Vec<PathBuf>,
+    /// Folders not to walk (the output folder).
+    pub exclude: Vec<PathBuf>,
     /// What the frames look like.
     pub spec: Spec,
     /// Bounds on input files.
@@ -500,11 +562,9 @@ impl RenderArgs {
     /// The validated configuration.
     pub fn into_config(self) -> RenderConfig {
         RenderConfig {
-            discover: discover::Options {
-                roots: self.inputs,
-                // Rendering into a folder inside an input must not pick up its own frames.
-                exclude: vec![self.out.clone()],
-            },
+            roots: self.inputs,
+            // Rendering into a folder inside an input must not pick up its own frames.
+            exclude: vec![self.out.clone()],
             spec: self.frame.spec(),
             limits: self.frame.limits(),
             threads: self.frame.threads(),
@@ -512,6 +572,31 @@ impl RenderArgs {
             out: self.out,
         }
     }
+}
+
+/// The state folder's default: `$XDG_STATE_HOME/framecast`, else `~/.local/state/framecast`;
+/// `None` (the index kept in memory) when neither variable is set.
+fn default_state_dir() -> Option<PathBuf> {
+    let xdg = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute());
+    xdg.or_else(|| {
+        std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(|home| PathBuf::from(home).join(".local/state"))
+    })
+    .map(|dir| dir.join("framecast"))
+}
+
+/// Splits a `:`-separated list of paths (empty entries are ignored).
+fn split_paths(list: &OsString) -> Vec<PathBuf> {
+    std::env::split_paths(list)
+        .filter(|p| !p.as_os_str().is_empty())
+        .collect()
+}
+
+fn parse_order(s: &str) -> Result<Order, String> {
+    s.parse()
 }
 
 /// Splits `1.5 GiB` into its number and its unit (possibly empty).
@@ -711,7 +796,10 @@ mod tests {
         };
         let config = args.into_config(1024).expect("valid");
         assert_eq!(config.listen, Listen::Any(8080));
-        assert_eq!(config.settings.discover.roots, [PathBuf::from(".")]);
+        assert_eq!(config.settings.library.roots, [PathBuf::from(".")]);
+        assert_eq!(config.settings.library.rescan, Duration::from_secs(60));
+        assert!(config.settings.library.watch);
+        assert_eq!(config.settings.playback.order, Order::Name);
         assert_eq!(config.settings.timing.interval, Duration::from_secs(5));
         assert_eq!(config.settings.http.mjpeg.refresh, Duration::from_secs(1));
         assert_eq!(config.settings.cache.max_bytes, 256 * 1024 * 1024);
@@ -780,6 +868,62 @@ mod tests {
     }
 
     #[test]
+    fn a_colon_splits_folders_only_in_the_environment() {
+        let cli = Cli::try_parse_from(["framecast", "serve", "/photos/12:30 lunch", "b"])
+            .expect("parses");
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        let config = args.into_config(1024).expect("valid");
+        assert_eq!(
+            config.settings.library.roots,
+            [PathBuf::from("/photos/12:30 lunch"), PathBuf::from("b")]
+        );
+        assert_eq!(
+            split_paths(&OsString::from("/a:/b c::/d")),
+            [
+                PathBuf::from("/a"),
+                PathBuf::from("/b c"),
+                PathBuf::from("/d")
+            ]
+        );
+    }
+
+    #[test]
+    fn order_albums_and_state() {
+        let cli = Cli::try_parse_from([
+            "framecast",
+            "serve",
+            "--order",
+            "shuffle",
+            "--album",
+            "2023",
+            "--album",
+            "Trips, 2024",
+            "--state-dir",
+            "/tmp/fc",
+            "--no-watch",
+            "--rescan",
+            "5s",
+        ])
+        .expect("parses");
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        let s = args.into_config(1024).expect("valid").settings;
+        assert_eq!(s.playback.order, Order::Shuffle);
+        assert_eq!(s.playback.albums, ["2023", "Trips, 2024"]);
+        assert_eq!(s.library.index, Some(PathBuf::from("/tmp/fc/index.sqlite")));
+        assert_eq!(
+            s.playback.resume,
+            Some(PathBuf::from("/tmp/fc/position.json"))
+        );
+        assert!(!s.library.watch);
+        assert_eq!(s.library.rescan, Duration::from_secs(5));
+        assert!(Cli::try_parse_from(["framecast", "serve", "--order", "random"]).is_err());
+    }
+
+    #[test]
     fn render_defaults() {
         let cli = Cli::try_parse_from(["framecast", "render", "photos", "--out", "frames"])
             .expect("parses");
@@ -790,7 +934,7 @@ mod tests {
         assert_eq!(config.spec, Spec::default());
         assert_eq!(config.limits, Limits::default());
         assert!(config.threads >= 1);
-        assert_eq!(config.discover.exclude, [PathBuf::from("frames")]);
+        assert_eq!(config.exclude, [PathBuf::from("frames")]);
         assert_eq!(config.pool.timeout, Duration::from_secs(60));
         // Half of this machine's memory, or of the test's cgroup: at least something, and
         // never more than the machine has.

@@ -2,8 +2,8 @@
 //! on a home network can show.
 //!
 //! ```text
-//! escape ─▶ format ─▶ discover ─▶ render ─▶ pool ─▶ cache ─▶ schedule ─▶ http ─▶ server
-//!                     (folders)   (pixels)  (CPU)   (frames)  (timeline)  (clients)
+//! escape ─▶ format ─▶ file ─▶ render ─▶ library ─▶ pool ─▶ cache ─▶ schedule ─▶ http ─▶ server
+//!                             (pixels)  (folders)  (CPU)   (frames) (timeline)  (clients)
 //! ```
 //!
 //! The data flows one way and the modules are declared in that order; a module only uses the
@@ -13,18 +13,24 @@
 //!   escapes and invalid UTF-8 in a name become visible escapes, so no name can forge a line.
 //! - [`format`](mod@format) names the image formats and recognises them by their first bytes; discovery and
 //!   decoding share it, so a file is judged by its content, never by its name.
-//! - [`discover`] walks the photo folders and yields an ordered list of [`discover::Photo`]s, each
-//!   with a stable identity (path, size, modification time) that caches key on.
+//! - [`file`] opens photo files for every later stage, refusing FIFOs, sockets and devices at
+//!   the moment they are opened, so no stage ever hangs on one.
 //! - [`render`] is the pure, synchronous image pipeline: it turns the bytes of one photo into
 //!   one JPEG [`render::Frame`] of exactly the configured size, upright, in sRGB, filled as its
 //!   [`render::Fit`] says (letterboxed, over a blurred copy, cropped to cover, or two portraits
-//!   side by side), with no metadata. It knows nothing of threads or HTTP, so it is tested on its own.
+//!   side by side), with no metadata. It knows nothing of threads or HTTP,
+//!   so it is tested on its own. Its header reader ([`render::header`]) says what a photo is
+//!   without decoding it.
+//! - [`library`] knows which photos exist and keeps knowing while the disk changes: it walks
+//!   and watches the folders, reads each new photo's header once (so it comes after `render`),
+//!   keeps an index on disk, and publishes snapshots of [`library::Photo`]s, each with a stable
+//!   identity (path, size, modification time) that caches key on.
 //! - [`pool`] is the rayon pool where all CPU work runs, and the only bridge from it to async
 //!   code.
 //! - [`cache`] keeps rendered frames in an LRU bounded by bytes, so each frame is encoded once
 //!   and shared by every client.
-//! - [`schedule`] is the shared timeline: one photo after another, rendered ahead, published to
-//!   every client at once.
+//! - [`schedule`] is the shared timeline: the library's photos in the chosen order, one after
+//!   another, rendered ahead, published to every client at once.
 //! - [`http`] serves the MJPEG stream, snapshots, the viewer page and status; it only reads what
 //!   the schedule and the cache hold.
 //! - [`server`] wires them together for the `serve` command and the tests.
@@ -34,8 +40,9 @@
 
 pub mod escape;
 pub mod format;
-pub mod discover;
+pub mod file;
 pub mod render;
+pub mod library;
 pub mod pool;
 pub mod cache;
 pub mod schedule;

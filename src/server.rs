@@ -1,4 +1,4 @@
-//! The server, wired: discovery → worker pool → frame cache → schedule → HTTP.
+//! The server, wired: library → worker pool → frame cache → schedule → HTTP.
 //!
 //! The one place that knows every stage, so the command line and the tests start exactly the
 //! same server: the command binds the configured address and turns signals into cancellation,
@@ -12,35 +12,36 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::cache::{self, Cache};
-use crate::discover;
-use crate::escape::Escaped;
 use crate::http;
+use crate::library::{self, Library};
 use crate::pool::{self, Pool};
 use crate::render::{Limits, Renderer, Spec};
-use crate::schedule::{Schedule, Timing};
+use crate::schedule::{Playback, Resume, Schedule, Timing};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A photo folder could not be read.
+    /// The library could not start (no photo folder exists).
     #[error(transparent)]
-    Discover(#[from] discover::Error),
+    Library(#[from] library::Error),
     /// The worker pool could not start.
     #[error(transparent)]
     Pool(#[from] pool::Error),
     /// The listener has no address.
     #[error("cannot read the listening address: {0}")]
     Listener(std::io::Error),
-    /// The folder walk did not finish.
-    #[error("the folder walk stopped unexpectedly")]
-    Walk,
+    /// Opening the library stopped unexpectedly.
+    #[error("the library stopped unexpectedly while opening")]
+    Open,
 }
 
 /// Everything the server needs, composed from each stage's own options.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
-    /// What to walk.
-    pub discover: discover::Options,
+    /// Where the photos are and how they are followed.
+    pub library: library::Options,
+    /// What is played, in which order.
+    pub playback: Playback,
     /// What the frames look like.
     pub spec: Spec,
     /// Bounds on input files.
@@ -61,56 +62,65 @@ pub struct Settings {
 pub struct Running {
     /// Where it listens.
     pub addr: SocketAddr,
-    /// Photos found.
+    /// Photos known at start (from the index; more arrive as the folders are walked).
     pub photos: usize,
-    /// Files and folders the walk had to skip (each logged as a warning).
-    pub skipped: usize,
+    /// The library, for the photos found so far.
+    pub library: Arc<Library>,
     /// The timeline, for what has been shown and what failed so far.
     pub schedule: Arc<Schedule>,
     /// Finishes when the server has shut down after cancellation.
     pub done: JoinHandle<()>,
 }
 
-/// Walks the folders, starts every stage and serves on `listener` until `cancel` fires.
+/// Opens the library, starts every stage and serves on `listener` until `cancel` fires.
 pub async fn start(
     listener: TcpListener,
     settings: Settings,
     cancel: CancellationToken,
 ) -> Result<Running, Error> {
     let addr = listener.local_addr().map_err(Error::Listener)?;
-    // Walking folders is blocking file-system work: keep it off the async workers.
-    let options = settings.discover.clone();
-    let found = tokio::task::spawn_blocking(move || discover::discover(&options))
+    // Opening reads the index (file-system work): keep it off the async workers. The library
+    // then follows the disk on its own thread; nothing here waits for a walk.
+    let options = settings.library.clone();
+    let library = tokio::task::spawn_blocking(move || Library::open(options))
         .await
-        .map_err(|_| Error::Walk)??;
-    for warning in &found.warnings {
-        tracing::warn!(path = %Escaped::path(&warning.path), "skipped during the walk: {}", warning.reason);
-    }
-    let photos = found.photos.len();
-    let skipped = found.warnings.len();
-    tracing::info!(photos, "photos found");
+        .map_err(|_| Error::Open)??;
+    let library = Arc::new(library);
+    let photos = library.snapshot().photos.len();
+    tracing::info!(photos, "photos known from the index");
+    let resume = match settings.playback.resume.clone() {
+        Some(path) => tokio::task::spawn_blocking(move || Resume::load(&path))
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
 
     let threads = settings.threads.max(1);
     let renderer = Renderer::new(settings.spec, settings.limits);
     let pool = Pool::with_limits(threads, renderer, settings.pool)?;
     let cache = Arc::new(Cache::new(pool, settings.cache));
     let schedule = Schedule::new(
-        found.photos,
-        settings.discover.roots.clone(),
+        Arc::clone(&library),
         Arc::clone(&cache),
         settings.timing,
+        settings.playback,
+        resume,
     );
     let state = http::State::new(Arc::clone(&schedule), cache, settings.http, cancel.clone());
     let timeline = tokio::spawn(Arc::clone(&schedule).run(cancel.clone()));
     let routes = http::routes(Arc::clone(&state));
+    let shown = Arc::clone(&library);
     let done = tokio::spawn(async move {
         http::serve(listener, state, routes).await;
         let _ = timeline.await;
+        // The library's last index writes finish before the server counts as stopped.
+        let _ = tokio::task::spawn_blocking(move || library.shutdown()).await;
     });
     Ok(Running {
         addr,
         photos,
-        skipped,
+        library: shown,
         schedule,
         done,
     })

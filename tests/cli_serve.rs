@@ -17,6 +17,7 @@ struct Served {
     log: BufReader<std::process::ChildStderr>,
     /// What it logged up to the URL.
     head: String,
+    _state: tempfile::TempDir,
 }
 
 fn serve(extra: &[&str]) -> Served {
@@ -39,6 +40,9 @@ fn spawn(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Served {
 /// Starts `command` (framecast serve, possibly behind a wrapper such as prlimit) and reads the
 /// port from the URL it logs.
 fn start(mut command: Command) -> Served {
+    // The index and the position go to a folder of the test's own, not the home folder.
+    let state = tempfile::tempdir().expect("state dir");
+    command.env("FRAMECAST_STATE_DIR", state.path());
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -65,6 +69,7 @@ fn start(mut command: Command) -> Served {
         port,
         log,
         head,
+        _state: state,
     }
 }
 
@@ -175,6 +180,10 @@ fn a_port_in_use_is_a_clear_error() {
         .arg("serve")
         .arg(fixture("exif-orientation"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env(
+            "FRAMECAST_STATE_DIR",
+            std::env::temp_dir().join("framecast-port-test"),
+        )
         .output()
         .expect("runs");
     assert_eq!(output.status.code(), Some(2));
@@ -258,6 +267,33 @@ fn raises_the_open_file_limit_to_the_hard_limit() {
         "GET /api/status HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
     );
     assert!(status.contains("\"max_connections\":2008"), "{status}");
+    let (code, _) = stop(&mut served, "TERM");
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn a_folder_name_with_a_colon_works_on_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let odd = dir.path().join("12:30 lunch");
+    std::fs::create_dir_all(&odd).expect("mkdir");
+    std::fs::copy(fixture("edge/photo.webp"), odd.join("a.webp")).expect("copy");
+    let mut served = spawn(&odd, &["--size", "320x240"], &[("RUST_LOG", "warn")]);
+    let started = Instant::now();
+    let photos = loop {
+        let mut client = TcpStream::connect(("127.0.0.1", served.port)).expect("connect");
+        client
+            .write_all(b"GET /api/status HTTP/1.0\r\n\r\n")
+            .expect("request");
+        let mut response = String::new();
+        client.read_to_string(&mut response).expect("response");
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let status: serde_json::Value = serde_json::from_str(body).expect("JSON");
+        if status["index"]["photos"] == 1 || started.elapsed() > Duration::from_secs(10) {
+            break status["index"]["photos"].clone();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(photos, 1, "the folder was taken whole, not split at ':'");
     let (code, _) = stop(&mut served, "TERM");
     assert_eq!(code, Some(0));
 }
@@ -347,4 +383,22 @@ fn secrets_stay_out_of_the_logs_and_the_help() {
         "{help}"
     );
     assert!(!help.contains(password) && !help.contains(token), "{help}");
+}
+
+#[test]
+fn no_existing_photo_folder_is_a_clear_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_framecast"))
+        .args(["serve", "/nonexistent/photos", "--listen", "127.0.0.1:0"])
+        .env(
+            "FRAMECAST_STATE_DIR",
+            std::env::temp_dir().join("framecast-none-test"),
+        )
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("none of the photo folders exists: /nonexistent/photos"),
+        "{stderr}"
+    );
 }

@@ -1,5 +1,5 @@
-//! Discovery on real folder trees: order, hidden entries, content sniffing, symlink loops,
-//! identities.
+//! The library's walk on real folder trees: order, hidden entries, RAW files and sidecars,
+//! content sniffing, symlink loops, identities.
 
 mod common;
 
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::fixture;
-use framecast::discover::{Error, Options, discover};
+use framecast::library::walk::{Error, Found, scan};
 
 const JPEG_HEAD: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0];
 
@@ -17,6 +17,16 @@ fn touch(root: &Path, relative: &str, bytes: &[u8]) {
     let path = root.join(relative);
     fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
     fs::write(path, bytes).expect("write");
+}
+
+/// The roots and excluded folders of a walk.
+struct Options {
+    roots: Vec<PathBuf>,
+    exclude: Vec<PathBuf>,
+}
+
+fn discover(options: &Options) -> Result<Found, Error> {
+    scan(&options.roots, &options.exclude)
 }
 
 fn relatives(options: &Options) -> Vec<String> {
@@ -163,4 +173,29 @@ fn the_edge_fixtures() {
     );
     // 30 files, less the three hidden ones (.hidden.jpg, ._IMG_0001.JPG, .thumbnails/thumb.jpg).
     assert_eq!(names.len(), 27, "{names:?}");
+}
+
+#[test]
+fn raw_files_and_sidecars_are_not_photos_and_only_bare_names_are_sniffed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    // What a camera writes for one RAW+JPEG shot, and what editors and phones add next to it.
+    let tiff_head: &[u8] = b"II*\0\x08\0\0\0";
+    touch(root, "DSC_0001.JPG", JPEG_HEAD);
+    for raw in [
+        "DSC_0001.NEF",
+        "DSC_0001.dng",
+        "IMG_2.CR2",
+        "IMG_2.arw",
+        "P3.RW2",
+        "x.orf",
+    ] {
+        touch(root, raw, tiff_head);
+    }
+    touch(root, "DSC_0001.xmp", b"<x:xmpmeta/>");
+    touch(root, "IMG_0002.AAE", b"<?xml version=\"1.0\"?>");
+    touch(root, "IMG_0003.THM", JPEG_HEAD);
+    touch(root, "backup.bak", JPEG_HEAD); // an extension, even with a JPEG inside: not sniffed
+    touch(root, "IMG_0004", JPEG_HEAD); // no extension: sniffed
+    assert_eq!(relatives(&options(&[root])), ["DSC_0001.JPG", "IMG_0004"]);
 }

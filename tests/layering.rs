@@ -1,6 +1,6 @@
 //! The data flows one way: a library module may only use the modules declared before it in
-//! `src/lib.rs` (`escape → format → discover → render → pool → cache → schedule → http →
-//! server`), and each names only the outside crates of its own layer: the pure modules no
+//! `src/lib.rs` (`escape → format → file → render → library → pool → cache → schedule → http
+//! → server`), and each names only the outside crates of its own layer: the pure modules no
 //! async runtime, thread pool or command-line crate; nothing before `http` any HTTP crate;
 //! `http` no thread pool (nothing renders on a request path). Checked on the source text, so
 //! a stray `use` fails here rather than in review.
@@ -19,32 +19,46 @@ const PURE: &[&str] = &["tokio", "warp", "hyper", "rayon", "clap"];
 const FLOW: &[Rule] = &[
     ("escape", &[], PURE),
     ("format", &[], PURE),
-    ("discover", &["escape", "format"], PURE),
-    ("render", &["escape", "format", "discover", "render"], PURE),
+    ("file", &[], PURE),
+    ("render", &["escape", "format", "file", "render"], PURE),
+    // The library has its own thread (never the async runtime's workers or the render pool):
+    // of tokio it uses only the `watch` channel that publishes its snapshots.
+    (
+        "library",
+        &["escape", "format", "file", "render", "library"],
+        &[
+            "warp",
+            "hyper",
+            "rayon",
+            "clap",
+            "tokio::task",
+            "tokio::runtime",
+        ],
+    ),
     (
         "pool",
-        &["escape", "render", "pool"],
+        &["escape", "file", "render", "pool"],
         &["warp", "hyper", "clap"],
     ),
     (
         "cache",
-        &["discover", "render", "pool", "cache"],
+        &["library", "render", "pool", "cache"],
         &["warp", "hyper", "rayon", "clap"],
     ),
     (
         "schedule",
-        &["escape", "discover", "render", "cache", "schedule"],
+        &["escape", "library", "render", "cache", "schedule"],
         &["warp", "hyper", "rayon", "clap"],
     ),
     (
         "http",
-        &["escape", "render", "cache", "schedule", "http"],
+        &["escape", "library", "render", "cache", "schedule", "http"],
         &["rayon", "clap"],
     ),
     (
         "server",
         &[
-            "escape", "discover", "render", "pool", "cache", "schedule", "http", "server",
+            "escape", "file", "render", "library", "pool", "cache", "schedule", "http", "server",
         ],
         &["clap"],
     ),

@@ -536,12 +536,7 @@ fn display_p3_photo_comes_out_in_srgb() {
 /// outcome: a clean frame of exactly the output size, or the documented typed error.
 #[test]
 fn every_fixture_has_its_documented_outcome() {
-    use framecast::discover::{Options, discover};
-    let found = discover(&Options {
-        roots: vec![fixture("")],
-        exclude: Vec::new(),
-    })
-    .expect("walks");
+    let found = framecast::library::scan(&[fixture("")], &[]).expect("walks");
     let expected_failures = [
         ("edge/truncated.jpg", "truncated"),
         ("edge/empty.jpg", "not an image"),

@@ -28,8 +28,8 @@ use futures_util::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
-use framecast::discover::{self, Photo};
 use framecast::escape::Escaped;
+use framecast::library::{self, File as Photo};
 use framecast::pool::{Pool, RenderFailure};
 use framecast::render::{Fit, Picture, Renderer, Warning, fit};
 
@@ -53,7 +53,7 @@ struct Job {
 /// Runs the command; an `Err` is a usage or set-up problem (exit status 2).
 pub fn run(config: RenderConfig) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let found = discover::discover(&config.discover)?;
+    let found = library::scan(&config.roots, &config.exclude)?;
     for warning in &found.warnings {
         tracing::warn!(path = %Escaped::path(&warning.path), "skipped during the walk: {}", warning.reason);
     }
@@ -63,7 +63,7 @@ pub fn run(config: RenderConfig) -> anyhow::Result<ExitCode> {
             Escaped::path(&config.out)
         )
     })?;
-    let jobs = plan(&config.discover.roots, &config.out, found.photos);
+    let jobs = plan(&config.roots, &config.out, found.photos);
 
     let renderer = Renderer::new(config.spec, config.limits);
     let progress = progress_bar(jobs.len() as u64);
@@ -460,7 +460,7 @@ impl<'a> Summary<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use framecast::discover::PhotoId;
+    use framecast::library::PhotoId;
 
     fn photo(root: usize, relative: &str) -> Photo {
         Photo {

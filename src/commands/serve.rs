@@ -21,6 +21,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use framecast::escape::Escaped;
+use framecast::library::Snapshot;
 use framecast::schedule::Schedule;
 use framecast::server::Settings;
 
@@ -75,7 +76,7 @@ pub fn raise_open_file_limit() -> u64 {
 async fn serve(bound: Bound, settings: Settings, announce: bool) -> anyhow::Result<ExitCode> {
     let listener =
         TcpListener::from_std(bound.listener).context("cannot register the listening socket")?;
-    let roots = settings.discover.roots.clone();
+    let roots = settings.library.roots.clone();
     let http = &settings.http;
     tracing::debug!(
         max_clients = http.max_clients,
@@ -96,13 +97,21 @@ async fn serve(bound: Bound, settings: Settings, announce: bool) -> anyhow::Resu
         .await
         .context("cannot start the server")?;
     if announce {
+        let snapshot = running.library.snapshot();
         let summary = Summary {
-            photos: running.photos,
-            skipped: running.skipped,
-            roots,
+            photos: snapshot.photos.len(),
+            complete: snapshot.complete,
+            roots: roots.clone(),
             urls: urls(running.addr, bound.dual_stack),
         };
         eprint!("{}", summary.text());
+        if !snapshot.complete {
+            tokio::spawn(report_walk(
+                running.library.subscribe(),
+                roots,
+                cancel.clone(),
+            ));
+        }
         tokio::spawn(report_first_pass(
             Arc::clone(&running.schedule),
             cancel.clone(),
@@ -211,39 +220,70 @@ fn urls(addr: SocketAddr, dual_stack: bool) -> Vec<String> {
 
 /// The start-up lines.
 struct Summary {
+    /// Photos known so far.
     photos: usize,
-    skipped: usize,
+    /// Whether the first walk of the folders has finished.
+    complete: bool,
     roots: Vec<PathBuf>,
     urls: Vec<String>,
 }
 
 impl Summary {
     fn text(&self) -> String {
-        let roots = self
-            .roots
-            .iter()
-            .map(|r| Escaped::path(r).to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut text = if self.photos == 0 {
-            format!("framecast: no photos found in {roots}; the stream says so until restarted\n")
-        } else {
+        let roots = roots_text(&self.roots);
+        let mut text = if !self.complete {
             format!(
-                "framecast: {} found in {roots}\n",
-                count(self.photos, "photo", "photos")
+                "framecast: looking for photos in {roots} ({} known so far)\n",
+                self.photos
             )
+        } else {
+            found_line(self.photos, &roots) + "\n"
         };
-        if self.skipped > 0 {
-            text += &format!(
-                "framecast: {} skipped during the walk (see the warnings above)\n",
-                count(self.skipped, "file or folder", "files or folders")
-            );
-        }
         text += "framecast: open a page in a browser, or give a stream to a player:\n";
         for url in &self.urls {
             text += &format!("  page    {url}/\n  stream  {url}/stream.mjpg\n");
         }
         text
+    }
+}
+
+fn roots_text(roots: &[PathBuf]) -> String {
+    roots
+        .iter()
+        .map(|r| Escaped::path(r).to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn found_line(photos: usize, roots: &str) -> String {
+    if photos == 0 {
+        format!(
+            "framecast: no photos found in {roots}; photos copied there are shown as they arrive"
+        )
+    } else {
+        format!(
+            "framecast: {} found in {roots}",
+            count(photos, "photo", "photos")
+        )
+    }
+}
+
+/// Waits for the first walk of the folders to finish and says how many photos it found.
+async fn report_walk(
+    mut snapshots: tokio::sync::watch::Receiver<Arc<Snapshot>>,
+    roots: Vec<PathBuf>,
+    cancel: CancellationToken,
+) {
+    loop {
+        let snapshot = Arc::clone(&snapshots.borrow_and_update());
+        if snapshot.complete {
+            eprintln!("{}", found_line(snapshot.photos.len(), &roots_text(&roots)));
+            return;
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            changed = snapshots.changed() => if changed.is_err() { return },
+        }
     }
 }
 
@@ -324,17 +364,30 @@ mod tests {
     fn summary_names_every_url_once_as_page_and_stream() {
         let summary = Summary {
             photos: 1,
-            skipped: 2,
+            complete: true,
             roots: vec![PathBuf::from("a"), PathBuf::from("b")],
             urls: vec!["http://10.0.0.2:80".into(), "http://127.0.0.1:80".into()],
         };
         assert_eq!(
             summary.text(),
             "framecast: 1 photo found in a, b\n\
-             framecast: 2 files or folders skipped during the walk (see the warnings above)\n\
              framecast: open a page in a browser, or give a stream to a player:\n  \
              page    http://10.0.0.2:80/\n  stream  http://10.0.0.2:80/stream.mjpg\n  \
              page    http://127.0.0.1:80/\n  stream  http://127.0.0.1:80/stream.mjpg\n"
+        );
+        let walking = Summary {
+            photos: 3,
+            complete: false,
+            ..summary
+        };
+        assert!(
+            walking
+                .text()
+                .starts_with("framecast: looking for photos in a, b (3 known so far)\n")
+        );
+        assert_eq!(
+            found_line(0, "a"),
+            "framecast: no photos found in a; photos copied there are shown as they arrive"
         );
     }
 

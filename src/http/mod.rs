@@ -13,6 +13,7 @@
 //! | `/` | the viewer page |
 //! | `/api/instance` | what the viewer page polls to heal its stream |
 //! | `/api/status`, `/healthz`, `/metrics` | status |
+//! | `/api/albums` | the albums, with photo counts |
 //!
 //! No route reads a file: the page is compiled in and pictures come from the cache, so no
 //! path, however encoded, can reach the disk.
@@ -234,6 +235,9 @@ pub fn routes(
                 status::status(&state, &query)
             },
         );
+    let albums = warp::path!("api" / "albums")
+        .and(api.clone())
+        .map(|state: Arc<State>| status::albums(&state));
     let healthz = warp::path!("healthz")
         .and(api.clone())
         .map(|state: Arc<State>| status::healthz(&state));
@@ -249,6 +253,8 @@ pub fn routes(
         .or(status)
         .unify()
         .or(instance)
+        .unify()
+        .or(albums)
         .unify()
         .or(healthz)
         .unify()

@@ -1,4 +1,5 @@
-//! `/api/status`, `/healthz` and `/metrics`: what the server is doing, for people and monitors.
+//! `/api/status`, `/api/albums`, `/healthz` and `/metrics`: what the server is doing, for
+//! people and monitors.
 //!
 //! The status stays small whatever the library holds: failures are counted, and only the first
 //! [`FAILURES_LISTED`] (by path) are listed unless `?failures=all` asks for every one, so a
@@ -7,6 +8,9 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::time::UNIX_EPOCH;
+
+use crate::library::{self, Mode};
 
 use serde::Serialize;
 use warp::Reply;
@@ -20,6 +24,7 @@ pub const FAILURES_LISTED: usize = 100;
 #[derive(Serialize)]
 struct Status {
     photos: PhotosStatus,
+    index: IndexStatus,
     cache: CacheStatus,
     clients: Vec<ClientInfo>,
     limits: LimitsStatus,
@@ -36,6 +41,32 @@ struct PhotosStatus {
     failed: Vec<FailedPhoto>,
     current: Option<String>,
     pictures_published: u64,
+}
+
+/// What the library knows and how it follows the folders.
+#[derive(Serialize)]
+struct IndexStatus {
+    photos: usize,
+    formats: std::collections::BTreeMap<&'static str, usize>,
+    /// `watched`, `polled`, or `mixed` when roots differ.
+    following: &'static str,
+    roots: Vec<RootInfo>,
+    scanning: bool,
+    last_scan_unix: Option<u64>,
+    rescan_secs: f64,
+    pending: usize,
+    pending_files: Vec<String>,
+    headers_read: u64,
+    file: Option<String>,
+    order: &'static str,
+    albums: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct RootInfo {
+    path: String,
+    mode: &'static str,
+    reason: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -80,6 +111,7 @@ pub fn status(
     let schedule = state.schedule.status();
     let cache = state.cache.stats();
     let status = Status {
+        index: index_status(state),
         photos: PhotosStatus {
             found: schedule.photos,
             rendered: schedule.rendered,
@@ -117,6 +149,89 @@ pub fn status(
     let mut response = warp::reply::json(&status).into_response();
     super::mjpeg::no_cache(&mut response);
     Ok(response)
+}
+
+fn index_status(state: &State) -> IndexStatus {
+    let library = state.schedule.library().status();
+    let playback = state.schedule.playback();
+    let roots: Vec<RootInfo> = library
+        .roots
+        .iter()
+        .map(|r| {
+            let (mode, reason) = match &r.mode {
+                Mode::Watched => ("watched", None),
+                Mode::Polled(why) => ("polled", Some(why.clone())),
+                Mode::Missing => ("missing", None),
+            };
+            RootInfo {
+                path: r.path.display().to_string(),
+                mode,
+                reason,
+            }
+        })
+        .collect();
+    let present: Vec<&str> = roots
+        .iter()
+        .map(|r| r.mode)
+        .filter(|m| *m != "missing")
+        .collect();
+    let following = match present.first() {
+        Some(first) if present.iter().all(|m| m == first) => first,
+        Some(_) => "mixed",
+        None => "missing",
+    };
+    IndexStatus {
+        photos: library.photos,
+        formats: library
+            .formats
+            .iter()
+            .map(|(f, n)| (f.map_or("unreadable", |f| f.name()), *n))
+            .collect(),
+        following,
+        roots,
+        scanning: library.scanning,
+        last_scan_unix: library
+            .last_scan
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_secs()),
+        rescan_secs: library.rescan.as_secs_f64(),
+        pending: library.pending_count,
+        pending_files: library
+            .pending
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        headers_read: library.headers_read,
+        file: library.index.map(|p| p.display().to_string()),
+        order: playback.order.name(),
+        albums: playback.albums.clone(),
+    }
+}
+
+#[derive(Serialize)]
+struct AlbumInfo {
+    name: String,
+    photos: usize,
+    /// Whether the slideshow plays it (`--album`; all are played without one).
+    playing: bool,
+}
+
+/// `GET /api/albums`: every album of the library with its photo count.
+pub fn albums(state: &State) -> warp::reply::Response {
+    let snapshot = state.schedule.library().snapshot();
+    let chosen = &state.schedule.playback().albums;
+    let list: Vec<AlbumInfo> = snapshot
+        .albums
+        .iter()
+        .map(|a: &library::Album| AlbumInfo {
+            name: a.name.to_string(),
+            photos: a.photos,
+            playing: chosen.is_empty() || chosen.iter().any(|c| **c == *a.name),
+        })
+        .collect();
+    let mut response = warp::reply::json(&list).into_response();
+    super::mjpeg::no_cache(&mut response);
+    response
 }
 
 /// `GET /healthz`: 200 once a picture is on screen, 503 before.

@@ -29,6 +29,11 @@
 //!
 //! Nothing here knows about threads, files on disk beyond [`Renderer::render_file`], or HTTP:
 //! callers decide where the work runs.
+//!
+//! Beside the pipeline, [`header`] reads what a photo is (format, size, orientation, date
+//! taken, position) from its header alone, for the library's index; it and [`orient`] share
+//! the one EXIF reader, [`exif`]. [`probe`] checks a container's structure and declared sizes
+//! before any decoder runs, so no photo allocates past the limits.
 
 pub mod blur;
 mod cmyk_tiff;
@@ -43,6 +48,8 @@ mod jpeg;
 pub mod orient;
 mod pixels;
 mod placeholder;
+pub mod exif;
+pub mod header;
 pub mod probe;
 
 use std::fmt;
@@ -53,8 +60,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::discover::{self, FileKind};
 use crate::escape::Escaped;
+use crate::file::{self, FileKind};
 use crate::format::Format;
 pub use fit::Fit;
 pub use pixels::{Layout, Pixels};
@@ -622,9 +629,9 @@ impl Renderer {
 /// Reads a whole file, refusing it up front when it is larger than `limit` bytes (and again
 /// while reading, in case it grows).
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
-    let (file, meta) = discover::open_regular(path).map_err(|e| match e {
-        discover::OpenError::NotRegular(kind) => Error::NotAFile(kind),
-        discover::OpenError::Io(e) => Error::Io(e),
+    let (file, meta) = file::open_regular(path).map_err(|e| match e {
+        file::OpenError::NotRegular(kind) => Error::NotAFile(kind),
+        file::OpenError::Io(e) => Error::Io(e),
     })?;
     let size = meta.len();
     if size > limit {

@@ -90,55 +90,7 @@ impl Orientation {
 
 /// The Orientation tag (0x0112) of IFD0, `Ok(None)` when the block has none.
 fn read_orientation_tag(tiff: &[u8]) -> Result<Option<u16>, String> {
-    let len = tiff.len();
-    let big_endian = match tiff.get(..4) {
-        Some([b'M', b'M', 0, 42]) => true,
-        Some([b'I', b'I', 42, 0]) => false,
-        _ => return Err("no TIFF header".into()),
-    };
-    let u16_at = |at: usize| -> Option<u16> {
-        let b = tiff.get(at..at + 2)?;
-        Some(if big_endian {
-            u16::from_be_bytes([b[0], b[1]])
-        } else {
-            u16::from_le_bytes([b[0], b[1]])
-        })
-    };
-    let u32_at = |at: usize| -> Option<u32> {
-        let b = tiff.get(at..at + 4)?;
-        let b = [b[0], b[1], b[2], b[3]];
-        Some(if big_endian {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        })
-    };
-    let ifd = u32_at(4).ok_or("no IFD offset")? as usize;
-    let count = u16_at(ifd)
-        .ok_or_else(|| format!("IFD0 offset {ifd} is past the end of the {len}-byte block"))?
-        as usize;
-    for i in 0..count {
-        let entry = ifd + 2 + i * 12;
-        let tag = u16_at(entry)
-            .ok_or_else(|| format!("IFD0 entry {i} is past the end of the {len}-byte block"))?;
-        if tag == 0x0112 {
-            let kind = u16_at(entry + 2).ok_or("truncated Orientation entry")?;
-            // SHORT is the type the standard uses; some writers use LONG.
-            return match kind {
-                3 => Ok(Some(
-                    u16_at(entry + 8).ok_or("truncated Orientation entry")?,
-                )),
-                4 => Ok(Some(
-                    u32_at(entry + 8)
-                        .ok_or("truncated Orientation entry")?
-                        .try_into()
-                        .unwrap_or(u16::MAX),
-                )),
-                other => Err(format!("Orientation entry has type {other}, not SHORT")),
-            };
-        }
-    }
-    Ok(None)
+    super::exif::orientation(tiff)
 }
 
 /// Returns the upright picture. `Normal` costs nothing; the others copy once.

@@ -162,3 +162,51 @@ pub fn grid_distance(a: &[[f64; 3]], b: &[[f64; 3]]) -> f64 {
         .sum();
     total / a.len() as f64
 }
+
+/// A small solid-colour JPEG, with an EXIF DateTimeOriginal (`YYYY:MM:DD HH:MM:SS`) when
+/// `taken` is given: photos whose frames tell them apart and whose dates the test chooses.
+pub fn solid_jpeg(rgb: [u8; 3], taken: Option<&str>) -> Vec<u8> {
+    let (w, h) = (64u16, 48u16);
+    let pixels: Vec<u8> = (0..w as usize * h as usize).flat_map(|_| rgb).collect();
+    let mut out = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut out, 90);
+    if let Some(date) = taken {
+        encoder
+            .add_app_segment(1, exif_with_date(date))
+            .expect("APP1");
+    }
+    encoder
+        .encode(&pixels, w, h, jpeg_encoder::ColorType::Rgb)
+        .expect("encodes");
+    out
+}
+
+/// `Exif\0\0` and a little-endian TIFF block: IFD0 pointing to an EXIF IFD that holds
+/// DateTimeOriginal.
+fn exif_with_date(date: &str) -> Vec<u8> {
+    let mut v = b"Exif\0\0II\x2a\0\x08\0\0\0".to_vec();
+    let entry = |v: &mut Vec<u8>, tag: u16, kind: u16, count: u32, value: u32| {
+        v.extend_from_slice(&tag.to_le_bytes());
+        v.extend_from_slice(&kind.to_le_bytes());
+        v.extend_from_slice(&count.to_le_bytes());
+        v.extend_from_slice(&value.to_le_bytes());
+    };
+    // Offsets count from the TIFF header (after "Exif\0\0"). IFD0 at 8: one entry, ends at 26.
+    v.extend_from_slice(&1u16.to_le_bytes());
+    entry(&mut v, 0x8769, 4, 1, 26);
+    v.extend_from_slice(&0u32.to_le_bytes());
+    // EXIF IFD at 26: one entry, ends at 44; the date's 20 bytes follow.
+    v.extend_from_slice(&1u16.to_le_bytes());
+    entry(&mut v, 0x9003, 2, 20, 44);
+    v.extend_from_slice(&0u32.to_le_bytes());
+    let mut text = date.as_bytes().to_vec();
+    text.resize(20, 0);
+    v.extend_from_slice(&text);
+    v
+}
+
+/// The mean colour of a decoded frame's centre.
+pub fn centre_colour(jpeg: &[u8]) -> [f64; 3] {
+    let d = decode(jpeg);
+    d.mean(d.width / 2 - 4, d.height / 2 - 4, 8, 8)
+}

@@ -35,7 +35,7 @@ impl TestServer {
             threads: 2,
             ..Settings::default()
         };
-        settings.discover.roots = dirs;
+        settings.library.roots = dirs;
         tweak(&mut settings);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -1,40 +1,53 @@
-//! Photo discovery: the first stage of the flow, from folders on disk to an ordered list of photos.
+//! The full scan: from folders on disk to the photo files in them.
 //!
 //! A real photo library is messy: upper-case extensions, files without one, macOS `._*`
-//! companions, NAS thumbnail folders such as `@eaDir`, symlinked folders (sometimes in a loop)
-//! and folders that cannot be read. Discovery turns all of that into a list that is
+//! companions, NAS thumbnail folders such as `@eaDir`, camera RAW files and editing sidecars
+//! next to the JPEGs, symlinked folders (sometimes in a loop) and folders that cannot be read.
+//! The walk turns all of that into photo files that are
 //!
 //! - **complete**: every file with a usual image extension (in any case) is listed, and so is
-//!   any other file whose first bytes are an image signature; the render stage decides by
-//!   content, so a PNG named `.jpg` or a text file named `.jpg` each get their right outcome;
-//! - **clean**: hidden files and folders (a leading `.`) and NAS metadata folders are skipped,
-//!   and a symlink loop is walked once, never forever;
-//! - **stable**: the order is a natural sort of the relative paths (`IMG_2` before `IMG_10`),
-//!   and each [`Photo`] carries a [`PhotoId`] (path, size, modification time) that changes
-//!   exactly when the file does, so later stages can key caches on it.
+//!   a file with no extension at all whose first bytes are an image signature (a camera
+//!   upload named `IMG_0001`); the render stage decides by content, so a PNG named `.jpg` or a
+//!   text file named `.jpg` each get their right outcome;
+//! - **clean**: hidden files and folders (a leading `.`), NAS metadata folders, RAW files and
+//!   sidecars (`.nef`, `.dng`, `.xmp`, `.aae`, …) are left out, so a RAW+JPEG library shows each
+//!   photo once; other extensions are never sniffed; a symlink loop is walked once;
+//! - **stable**: [`scan`] sorts the relative paths naturally (`IMG_2` before `IMG_10`), and each
+//!   [`File`] carries a [`PhotoId`] (path, size, modification time) that changes exactly when
+//!   the file does, so later stages can key caches on it.
 //!
+//! The live library walks with [`Walker`] file by file (the first photo is shown long before
+//! a large walk ends); `framecast render` takes the whole list at once with [`scan`].
 //! Problems that do not stop the walk (an unreadable folder, a broken symlink, a FIFO or a
-//! device node among the photos) are returned as [`Warning`]s next to the photos; only a root
-//! that cannot be used at all is an [`Error`].
-//!
-//! Every later stage opens photos through [`open_regular`], which never waits on a FIFO and
-//! refuses anything that is not a regular file, whenever it appears.
+//! device node among the photos) are [`Warning`]s; only a root that cannot be used at all is
+//! an [`Error`]. Files are opened through [`open_regular`], which never waits on a FIFO.
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
-use std::fmt;
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::SystemTime;
 
 use crate::escape::Escaped;
+use crate::file::{FileKind, open_regular};
 use crate::format::Format;
 
 /// File extensions (compared case-insensitively) that are always listed as photo candidates.
 pub const EXTENSIONS: &[&str] = &[
     "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "bmp", "tif", "tiff", "heic", "heif",
     "avif",
+];
+
+/// Camera RAW formats and the sidecars editors and phones write next to photos. Most RAW
+/// formats start with a TIFF signature, so without this list they would be sniffed as TIFFs
+/// and a RAW+JPEG library would show every photo twice. They are refused before any other
+/// rule, so a RAW format never becomes a photo by being added to [`EXTENSIONS`].
+pub const NOT_PHOTOS: &[&str] = &[
+    "nef", "nrw", "cr2", "cr3", "crw", "arw", "srf", "sr2", "dng", "raf", "orf", "rw2", "pef",
+    "srw", "x3f", "3fr", "iiq", "erf", "kdc", "mos", "mrw", "raw", "rwl", "xmp", "aae", "thm",
+    "pp3", "dop", "on1",
 ];
 
 /// Folder names that NAS systems and desktop tools fill with thumbnails or deleted files.
@@ -47,7 +60,7 @@ const SKIPPED_DIRS: &[&str] = &[
     "lost+found",
 ];
 
-/// Why a root given to [`discover`] could not be used.
+/// Why a root could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The root does not exist or cannot be read.
@@ -69,15 +82,6 @@ pub struct Warning {
     pub reason: String,
 }
 
-/// How to walk the photo folders.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// Folders (or single files) to collect photos from, in the order given.
-    pub roots: Vec<PathBuf>,
-    /// Folders never to enter, such as an output folder that lies inside an input folder.
-    pub exclude: Vec<PathBuf>,
-}
-
 /// The identity of one photo's content as far as the file system can tell without reading it.
 ///
 /// Two ids are equal exactly when the path, the size and the modification time are, so a file
@@ -92,71 +96,55 @@ pub struct PhotoId {
     pub modified: Option<SystemTime>,
 }
 
-/// One photo found by [`discover`].
+/// One photo file found by a walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Photo {
+pub struct File {
     /// Stable identity; `id.path` is where to read the file.
     pub id: PhotoId,
-    /// Index of the root (in [`Options::roots`]) the photo was found under.
+    /// Index of the root (in the roots given) the file was found under.
     pub root: usize,
     /// Path relative to that root (for a root that is a file: its file name).
     pub relative: PathBuf,
 }
 
-impl Photo {
+impl File {
     /// The path to read the photo from.
     pub fn path(&self) -> &Path {
         &self.id.path
     }
 }
 
-/// What a walk found.
+/// What a whole scan found.
 #[derive(Debug, Default)]
 pub struct Found {
-    /// The photos, in a stable natural order: by root, then by relative path.
-    pub photos: Vec<Photo>,
+    /// The photo files, in a stable natural order: by root, then by relative path.
+    pub photos: Vec<File>,
     /// Parts of the tree that were skipped because of an error.
     pub warnings: Vec<Warning>,
 }
 
-/// Walks every root and lists the photos in it.
+/// Walks every root and lists the photo files in it, sorted.
 ///
 /// Fails only when a root itself cannot be read; everything below a root that goes wrong is
 /// reported in [`Found::warnings`].
-pub fn discover(options: &Options) -> Result<Found, Error> {
-    let exclude: HashSet<PathBuf> = options
-        .exclude
-        .iter()
-        .filter_map(|p| fs::canonicalize(p).ok())
-        .collect();
+pub fn scan(roots: &[PathBuf], exclude: &[PathBuf]) -> Result<Found, Error> {
+    let walker = Walker::new(exclude);
     let mut found = Found::default();
-    for (index, root) in options.roots.iter().enumerate() {
+    let never = AtomicBool::new(false);
+    for (index, root) in roots.iter().enumerate() {
         let canonical = fs::canonicalize(root).map_err(|source| Error::Root {
             path: root.clone(),
             source,
         })?;
-        let meta = fs::metadata(&canonical).map_err(|source| Error::Root {
-            path: root.clone(),
-            source,
-        })?;
-        let mut walk = Walk {
-            root: &canonical,
-            index,
-            exclude: &exclude,
-            visited: HashSet::new(),
-            found: &mut found,
-        };
-        if meta.is_dir() {
-            // Read the root now so an unreadable root is an error, not a warning.
-            fs::read_dir(&canonical).map_err(|source| Error::Root {
+        walker
+            .root(index, &canonical, &never, &mut |event| match event {
+                Visit::File(file) => found.photos.push(file),
+                Visit::Warning(w) => found.warnings.push(w),
+            })
+            .map_err(|source| Error::Root {
                 path: root.clone(),
                 source,
             })?;
-            walk.dir(&canonical);
-        } else {
-            let name = canonical.file_name().map(PathBuf::from).unwrap_or_default();
-            walk.file(&canonical, name, &meta, true);
-        }
     }
     // Roots keep the order given; inside a root the natural order of relative paths.
     found.photos.sort_by(|a, b| {
@@ -167,6 +155,104 @@ pub fn discover(options: &Options) -> Result<Found, Error> {
     Ok(found)
 }
 
+/// What a walk reports, one item at a time.
+#[derive(Debug)]
+pub enum Visit {
+    /// A photo file.
+    File(File),
+    /// A part of the tree that was skipped.
+    Warning(Warning),
+}
+
+/// The walk rules, applied to whole roots or to one folder that appeared inside a root.
+#[derive(Debug, Default)]
+pub struct Walker {
+    exclude: HashSet<PathBuf>,
+}
+
+impl Walker {
+    /// A walker that never enters the folders in `exclude` (such as an output folder that
+    /// lies inside an input folder).
+    pub fn new(exclude: &[PathBuf]) -> Walker {
+        Walker {
+            exclude: exclude
+                .iter()
+                .filter_map(|p| fs::canonicalize(p).ok())
+                .collect(),
+        }
+    }
+
+    /// Walks the root at `canonical` (a folder or a single file), number `index`, reporting
+    /// each photo file as it is found. `stop` ends the walk early. Only a root that cannot be
+    /// read is an error.
+    pub fn root(
+        &self,
+        index: usize,
+        canonical: &Path,
+        stop: &AtomicBool,
+        visit: &mut dyn FnMut(Visit),
+    ) -> io::Result<()> {
+        let meta = fs::metadata(canonical)?;
+        if meta.is_dir() {
+            // Read the root now so an unreadable root is an error, not a warning.
+            fs::read_dir(canonical)?;
+            self.folder(index, canonical, canonical, stop, visit);
+        } else {
+            let name = canonical.file_name().map(PathBuf::from).unwrap_or_default();
+            // A file named on the command line is always listed, so asking for a file
+            // explicitly never silently does nothing.
+            visit(Visit::File(file(canonical, index, name, &meta)));
+        }
+        Ok(())
+    }
+
+    /// Walks `dir`, a folder inside the root `root` (number `index`).
+    pub fn folder(
+        &self,
+        index: usize,
+        root: &Path,
+        dir: &Path,
+        stop: &AtomicBool,
+        visit: &mut dyn FnMut(Visit),
+    ) {
+        let mut walk = Walk {
+            root,
+            index,
+            exclude: &self.exclude,
+            visited: HashSet::new(),
+            stop,
+            visit,
+        };
+        walk.dir(dir);
+    }
+
+    /// Whether `path`, inside `root`, is in a hidden, skipped or excluded place.
+    pub fn is_skipped(&self, root: &Path, path: &Path) -> bool {
+        let Ok(relative) = path.strip_prefix(root) else {
+            return true;
+        };
+        relative
+            .components()
+            .any(|c| is_hidden(&c.as_os_str().to_string_lossy()))
+            || path
+                .ancestors()
+                .take_while(|a| a.starts_with(root))
+                .any(|a| self.exclude.contains(a))
+    }
+}
+
+fn file(path: &Path, root: usize, relative: PathBuf, meta: &fs::Metadata) -> File {
+    File {
+        id: PhotoId {
+            path: path.to_path_buf(),
+            size: meta.len(),
+            modified: meta.modified().ok(),
+        },
+        root,
+        relative,
+    }
+}
+
 /// The state of a walk under one root.
 struct Walk<'a> {
     root: &'a Path,
@@ -175,18 +261,22 @@ struct Walk<'a> {
     /// Canonical folders already entered: a symlink that leads back into one is not followed
     /// again, which is what stops loops.
     visited: HashSet<PathBuf>,
-    found: &'a mut Found,
+    stop: &'a AtomicBool,
+    visit: &'a mut dyn FnMut(Visit),
 }
 
 impl Walk<'_> {
     fn warn(&mut self, path: &Path, reason: impl ToString) {
-        self.found.warnings.push(Warning {
+        (self.visit)(Visit::Warning(Warning {
             path: path.to_path_buf(),
             reason: reason.to_string(),
-        });
+        }));
     }
 
     fn dir(&mut self, dir: &Path) {
+        if self.stop.load(AtomicOrdering::Relaxed) {
+            return;
+        }
         let canonical = match fs::canonicalize(dir) {
             Ok(c) => c,
             Err(e) => return self.warn(dir, e),
@@ -221,33 +311,16 @@ impl Walk<'_> {
             };
             if meta.is_dir() {
                 self.dir(&path);
-            } else if meta.is_file() {
+            } else if meta.is_file() && is_photo_file(&path) {
                 let relative = path.strip_prefix(self.root).unwrap_or(&path).to_path_buf();
-                self.file(&path, relative, &meta, false);
-            } else {
+                (self.visit)(Visit::File(file(&path, self.index, relative, &meta)));
+            } else if !meta.is_file() {
                 // Reading a FIFO waits for a writer, reading a device may never end: neither
                 // is a photo, whatever its name.
                 let kind = FileKind::of(&meta);
                 self.warn(&path, format!("not a regular file but {kind}"));
             }
         }
-    }
-
-    /// Lists `path` when it looks like a photo. A file named on the command line is always
-    /// listed, so asking for a file explicitly never silently does nothing.
-    fn file(&mut self, path: &Path, relative: PathBuf, meta: &fs::Metadata, explicit: bool) {
-        if !(explicit || has_image_extension(path) || has_image_signature(path)) {
-            return;
-        }
-        self.found.photos.push(Photo {
-            id: PhotoId {
-                path: path.to_path_buf(),
-                size: meta.len(),
-                modified: meta.modified().ok(),
-            },
-            root: self.index,
-            relative,
-        });
     }
 }
 
@@ -257,14 +330,27 @@ fn is_hidden(name: &str) -> bool {
     name.starts_with('.') || SKIPPED_DIRS.contains(&name)
 }
 
-fn has_image_extension(path: &Path) -> bool {
+fn has_extension_in(path: &Path, list: &[&str]) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| EXTENSIONS.iter().any(|known| known.eq_ignore_ascii_case(e)))
+        .is_some_and(|e| list.iter().any(|known| known.eq_ignore_ascii_case(e)))
 }
 
-/// Reads the first bytes of a file without a usual extension and tells whether they are the
-/// signature of an image format (a camera upload named `IMG_0001` with no extension).
+/// Whether a file (not hidden, inside a root) is a photo candidate: a usual image extension,
+/// or no extension and an image signature. RAW files, sidecars and every other extension are
+/// not, whatever their first bytes.
+pub fn is_photo_file(path: &Path) -> bool {
+    if has_extension_in(path, NOT_PHOTOS) {
+        return false;
+    }
+    if has_extension_in(path, EXTENSIONS) {
+        return true;
+    }
+    path.extension().is_none() && has_image_signature(path)
+}
+
+/// Reads the first bytes of a file and tells whether they are the signature of an image
+/// format (a camera upload named `IMG_0001` with no extension).
 fn has_image_signature(path: &Path) -> bool {
     let mut head = [0u8; 32];
     let Ok((mut file, _)) = open_regular(path) else {
@@ -280,110 +366,6 @@ fn has_image_signature(path: &Path) -> bool {
         }
     }
     Format::sniff(&head[..len]).is_some()
-}
-
-/// What kind of file system object a path is, for messages about the ones that are not
-/// regular files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileKind {
-    /// A regular file.
-    Regular,
-    /// A folder.
-    Directory,
-    /// A named pipe: reading it waits for a writer, maybe forever.
-    Fifo,
-    /// A Unix domain socket.
-    Socket,
-    /// A character device (`/dev/zero`, a terminal): reading may never end or have effects.
-    CharDevice,
-    /// A block device (a disk).
-    BlockDevice,
-    /// Anything else the platform has.
-    Other,
-}
-
-impl FileKind {
-    /// The kind of the object `meta` describes.
-    pub fn of(meta: &fs::Metadata) -> FileKind {
-        let kind = meta.file_type();
-        if kind.is_file() {
-            return FileKind::Regular;
-        }
-        if kind.is_dir() {
-            return FileKind::Directory;
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::FileTypeExt;
-            if kind.is_fifo() {
-                return FileKind::Fifo;
-            }
-            if kind.is_socket() {
-                return FileKind::Socket;
-            }
-            if kind.is_char_device() {
-                return FileKind::CharDevice;
-            }
-            if kind.is_block_device() {
-                return FileKind::BlockDevice;
-            }
-        }
-        FileKind::Other
-    }
-}
-
-impl fmt::Display for FileKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            FileKind::Regular => "a regular file",
-            FileKind::Directory => "a folder",
-            FileKind::Fifo => "a FIFO (named pipe)",
-            FileKind::Socket => "a socket",
-            FileKind::CharDevice => "a character device",
-            FileKind::BlockDevice => "a block device",
-            FileKind::Other => "a special file",
-        })
-    }
-}
-
-/// Why [`open_regular`] refused or failed.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    /// The path names something other than a regular file.
-    #[error("not a regular file but {0}")]
-    NotRegular(FileKind),
-    /// Opening or inspecting the file failed.
-    #[error(transparent)]
-    Io(#[from] io::Error),
-}
-
-/// Opens `path` for reading if, and only if, it is a regular file, and returns it with its
-/// metadata.
-///
-/// The type is checked twice: on the path before opening, so a device node is never opened at
-/// all (opening some devices has effects), and on the open descriptor (`fstat`), so a file
-/// swapped for a FIFO in between is still refused. The open itself is non-blocking, so even
-/// then it returns at once instead of waiting for a FIFO's writer.
-pub fn open_regular(path: &Path) -> Result<(File, fs::Metadata), OpenError> {
-    let kind = FileKind::of(&fs::metadata(path)?);
-    if kind != FileKind::Regular {
-        return Err(OpenError::NotRegular(kind));
-    }
-    let mut options = fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // O_NONBLOCK has no effect on reads of a regular file; O_NOCTTY keeps a terminal
-        // from becoming the process's controlling terminal.
-        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
-    }
-    let file = options.open(path)?;
-    let meta = file.metadata()?;
-    match FileKind::of(&meta) {
-        FileKind::Regular => Ok((file, meta)),
-        kind => Err(OpenError::NotRegular(kind)),
-    }
 }
 
 /// Natural order of two paths: component by component, each compared with [`natural_cmp`].
@@ -508,11 +490,14 @@ mod tests {
     }
 
     #[test]
-    fn extensions_in_any_case() {
-        assert!(has_image_extension(Path::new("a/B.JPG")));
-        assert!(has_image_extension(Path::new("b.Jpeg")));
-        assert!(has_image_extension(Path::new("c.HEIC")));
-        assert!(!has_image_extension(Path::new("notes.txt")));
-        assert!(!has_image_extension(Path::new("noext")));
+    fn extensions_in_any_case_and_raw_files_never() {
+        assert!(is_photo_file(Path::new("a/B.JPG")));
+        assert!(is_photo_file(Path::new("b.Jpeg")));
+        assert!(is_photo_file(Path::new("c.HEIC")));
+        assert!(!is_photo_file(Path::new("notes.txt")));
+        for raw in NOT_PHOTOS {
+            assert!(!is_photo_file(Path::new(&format!("IMG_0001.{raw}"))));
+            assert!(!EXTENSIONS.contains(raw));
+        }
     }
 }
