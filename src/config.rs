@@ -129,7 +129,8 @@ pub struct FrameArgs {
         long,
         env = "FRAMECAST_FIT",
         default_value = "letterbox",
-        value_name = "MODE"
+        value_name = "MODE",
+        help_heading = heading::OUTPUT
     )]
     pub fit: Fit,
 

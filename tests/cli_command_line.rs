@@ -14,9 +14,12 @@ use std::time::{Duration, Instant};
 use common::fixture;
 
 fn framecast(args: &[&str]) -> Output {
+    // The index and the position go to a folder of the run's own, not the home folder.
+    let state = tempfile::tempdir().expect("state dir");
     Command::new(env!("CARGO_BIN_EXE_framecast"))
         .args(args)
         .env_remove("RUST_LOG")
+        .env("FRAMECAST_STATE_DIR", state.path())
         .output()
         .expect("framecast runs")
 }
@@ -30,15 +33,18 @@ struct Serving {
     child: Child,
     lines: Receiver<String>,
     seen: Vec<String>,
+    _state: tempfile::TempDir,
 }
 
 impl Serving {
     fn start(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Serving {
+        let state = tempfile::tempdir().expect("state dir");
         let mut child = Command::new(env!("CARGO_BIN_EXE_framecast"))
             .arg("serve")
             .arg(dir)
             .args(args)
             .env_remove("RUST_LOG")
+            .env("FRAMECAST_STATE_DIR", state.path())
             .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -59,6 +65,7 @@ impl Serving {
             child,
             lines,
             seen: Vec::new(),
+            _state: state,
         }
     }
 
@@ -292,12 +299,15 @@ fn serve_help_groups_its_options() {
     assert_eq!(
         order,
         [
-            "", "Options", "Input", "Stream", "Output", "Limits", "Logging"
+            "", "Options", "Input", "Stream", "Output", "Limits", "Access", "Logging"
         ],
         "{help}"
     );
     for (heading, options) in [
-        ("Input", &["[DIR]...", "[env: FRAMECAST_DIRS="][..]),
+        (
+            "Input",
+            &["[DIR]...", "--album", "--no-watch", "--rescan"][..],
+        ),
         ("Output", &["--size", "--quality", "--background"][..]),
         ("Stream", &["--listen", "--interval", "--refresh"][..]),
         (
@@ -320,6 +330,7 @@ fn serve_help_groups_its_options() {
             assert_eq!(found, &heading, "{option}:\n{help}");
         }
     }
+    assert!(help.contains("FRAMECAST_DIRS"), "{help}");
     assert!(!help.contains("generate"), "{help}");
 }
 
@@ -336,6 +347,8 @@ fn start_up_lines_show_photos_and_urls_whatever_the_log_level() {
             &[("RUST_LOG", "error")],
         );
         let port = served.port();
+        // Copied just now, the photos are counted once they have settled.
+        served.wait_for(expected, |l| l.contains(expected));
         let log = served.stop();
         assert!(log.contains(expected), "{log}");
         assert!(

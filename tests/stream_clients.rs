@@ -6,7 +6,7 @@ mod common;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use common::server::TestServer;
+use common::server::{TestServer, wait_until};
 use common::{assert_frame, decode, fixture};
 use framecast::render::Size;
 
@@ -172,7 +172,23 @@ fn bad_files_are_skipped_and_the_stream_goes_on() {
             },
         );
     }
-    let status = server.status();
+    // Copied just now, the files enter the library once they have settled; the timeline then
+    // meets each of them. Keep reading while polling, so the timeline keeps moving.
+    let started = std::time::Instant::now();
+    let mut status = server.status();
+    while status["photos"]["failed"].as_array().map_or(0, Vec::len) < 3
+        || status["photos"]["rendered"] != 2
+    {
+        assert!(started.elapsed() < Duration::from_secs(30), "{status}");
+        assert_frame(
+            &stream.next_jpeg(),
+            Size {
+                width: 320,
+                height: 240,
+            },
+        );
+        status = server.status();
+    }
     assert_eq!(status["photos"]["found"], 5);
     assert_eq!(status["photos"]["rendered"], 2);
     assert_eq!(status["photos"]["failed"].as_array().map_or(0, Vec::len), 3);
@@ -227,10 +243,28 @@ fn with_nobody_watching_only_the_next_frame_is_kept_ready() {
         };
         s.timing.interval = Duration::from_millis(50);
     });
-    // Many intervals pass with no client.
+    // Once the library has walked the folder, many intervals pass with no client: nothing
+    // is published and nothing rendered.
+    wait_until(
+        "the library holds every photo",
+        Duration::from_secs(20),
+        || {
+            let index = &server.status()["index"];
+            index["scanning"] == false && index["photos"] == 18
+        },
+    );
+    // The first picture is made ready even before anyone watches.
+    wait_until("the first picture", Duration::from_secs(20), || {
+        server.status()["photos"]["pictures_published"].as_u64() >= Some(1)
+    });
+    let before = server.status();
     std::thread::sleep(Duration::from_millis(1000));
     let status = server.status();
-    assert_eq!(status["photos"]["pictures_published"], 1, "{status}");
+    assert_eq!(
+        status["photos"]["pictures_published"], before["photos"]["pictures_published"],
+        "{status}"
+    );
+    // The picture on screen and the next one, ready for the first viewer.
     let renders = status["cache"]["misses"].as_u64().unwrap_or(0);
     assert!(renders <= 2, "{renders} renders with nobody watching");
     // A client arrives: it gets the current picture at once and the timeline moves again.
@@ -268,7 +302,13 @@ fn a_folder_of_only_bad_files_streams_the_placeholder_too() {
             "the frame shows text"
         );
     }
-    let status = server.status();
+    let started = std::time::Instant::now();
+    let mut status = server.status();
+    while status["photos"]["failed"].as_array().map_or(0, Vec::len) < 3 {
+        assert!(started.elapsed() < Duration::from_secs(30), "{status}");
+        assert_frame(&stream.next_jpeg(), HD);
+        status = server.status();
+    }
     assert_eq!(
         status["photos"]["failed"].as_array().map_or(0, Vec::len),
         3,

@@ -87,6 +87,8 @@ impl Server {
             .arg(dir.path())
             .args(["--listen", &addr.to_string()])
             .args(["--size", "640x360", "--refresh", "200ms", "--threads", "2"])
+            // Hidden, so not part of the gallery, and gone with the folder.
+            .env("FRAMECAST_STATE_DIR", dir.path().join(".state"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

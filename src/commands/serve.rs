@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use framecast::escape::Escaped;
-use framecast::library::Snapshot;
+use framecast::library::Library;
 use framecast::schedule::Schedule;
 use framecast::server::Settings;
 
@@ -98,16 +98,17 @@ async fn serve(bound: Bound, settings: Settings, announce: bool) -> anyhow::Resu
         .context("cannot start the server")?;
     if announce {
         let snapshot = running.library.snapshot();
+        let settled = snapshot.complete && running.library.status().pending_count == 0;
         let summary = Summary {
             photos: snapshot.photos.len(),
-            complete: snapshot.complete,
+            complete: settled,
             roots: roots.clone(),
             urls: urls(running.addr, bound.dual_stack),
         };
         eprint!("{}", summary.text());
-        if !snapshot.complete {
+        if !settled {
             tokio::spawn(report_walk(
-                running.library.subscribe(),
+                Arc::clone(&running.library),
                 roots,
                 cancel.clone(),
             ));
@@ -232,6 +233,7 @@ impl Summary {
     fn text(&self) -> String {
         let roots = roots_text(&self.roots);
         let mut text = if !self.complete {
+            // The count comes on its own line once the walk is done.
             format!(
                 "framecast: looking for photos in {roots} ({} known so far)\n",
                 self.photos
@@ -268,20 +270,21 @@ fn found_line(photos: usize, roots: &str) -> String {
     }
 }
 
-/// Waits for the first walk of the folders to finish and says how many photos it found.
-async fn report_walk(
-    mut snapshots: tokio::sync::watch::Receiver<Arc<Snapshot>>,
-    roots: Vec<PathBuf>,
-    cancel: CancellationToken,
-) {
+/// Waits for the first walk of the folders to finish, and for the files it found being
+/// copied to settle, then says how many photos there are.
+async fn report_walk(library: Arc<Library>, roots: Vec<PathBuf>, cancel: CancellationToken) {
+    let mut snapshots = library.subscribe();
+    // Files settle without a new snapshot when one is deleted half-copied: look now and then.
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         let snapshot = Arc::clone(&snapshots.borrow_and_update());
-        if snapshot.complete {
+        if snapshot.complete && library.status().pending_count == 0 {
             eprintln!("{}", found_line(snapshot.photos.len(), &roots_text(&roots)));
             return;
         }
         tokio::select! {
             _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
             changed = snapshots.changed() => if changed.is_err() { return },
         }
     }

@@ -32,6 +32,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch as channel;
 
+use crate::escape::Escaped;
 use crate::format::Format;
 pub use walk::{File, Found, PhotoId, Warning, natural_cmp, natural_cmp_paths, scan};
 
@@ -69,15 +70,18 @@ impl Default for Options {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// None of the roots exists: there is nothing to follow.
-    #[error("none of the photo folders exists: {}", list(.0))]
-    NoRoot(Vec<PathBuf>),
+    #[error("none of the photo folders can be read: {}", list(.0))]
+    NoRoot(Vec<(PathBuf, String)>),
     /// The library's thread could not be started.
     #[error("cannot start the library thread: {0}")]
     Thread(std::io::Error),
 }
 
-fn list(paths: &[PathBuf]) -> String {
-    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+fn list(roots: &[(PathBuf, String)]) -> String {
+    let names: Vec<String> = roots
+        .iter()
+        .map(|(p, why)| format!("{} ({why})", Escaped::path(p)))
+        .collect();
     names.join(", ")
 }
 

@@ -33,6 +33,7 @@ use super::{
     Album, Error, Info, Message, Mode, Options, Photo, PhotoId, RootStatus, Shared, Snapshot,
 };
 use crate::escape::Escaped;
+use crate::file::FileKind;
 use crate::format::Format;
 use crate::render::header;
 
@@ -132,8 +133,15 @@ impl Worker {
     ) -> Result<(Worker, channel::Receiver<Arc<Snapshot>>), Error> {
         let now = Instant::now();
         let mut roots = Vec::new();
+        let mut unreadable = Vec::new();
         for given in &options.roots {
-            let canonical = std::fs::canonicalize(given).ok();
+            let canonical = match std::fs::canonicalize(given) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    unreadable.push((given.clone(), e.to_string()));
+                    None
+                }
+            };
             let album = canonical
                 .as_deref()
                 .unwrap_or(given)
@@ -141,12 +149,6 @@ impl Worker {
                 .next_back()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| given.display().to_string());
-            if canonical.is_none() {
-                tracing::warn!(
-                    root = %Escaped::path(&given),
-                    "photo folder not found; it is picked up when it appears"
-                );
-            }
             roots.push(Root {
                 given: given.clone(),
                 mode: if canonical.is_some() {
@@ -160,7 +162,23 @@ impl Worker {
             });
         }
         if !roots.iter().any(|r| r.canonical.is_some()) {
-            return Err(Error::NoRoot(options.roots.clone()));
+            return Err(Error::NoRoot(unreadable));
+        }
+        for root in &roots {
+            match root.canonical.as_deref().map(std::fs::metadata) {
+                None => tracing::warn!(
+                    root = %Escaped::path(&root.given),
+                    "photo folder not found; it is picked up when it appears"
+                ),
+                // A FIFO or a device named on the command line: it is never read (every
+                // read goes through `file::open_regular`), and saying so here names it once.
+                Some(Ok(meta)) if !meta.is_dir() && !meta.is_file() => tracing::warn!(
+                    path = %Escaped::path(&root.given),
+                    "skipped: not a regular file but {}",
+                    FileKind::of(&meta)
+                ),
+                Some(_) => {}
+            }
         }
         let store = options.index.as_deref().and_then(|path| {
             let mut warnings = Vec::new();
@@ -639,7 +657,18 @@ impl Worker {
                     };
                     self.candidate(file, writing);
                 }
-                Ok(_) => {}
+                Ok(meta) => {
+                    // A FIFO, socket or device (a photo replaced by one, say) is never read;
+                    // whatever the library held at that name leaves it.
+                    if !meta.is_file() {
+                        tracing::warn!(
+                            path = %Escaped::path(path),
+                            "skipped: not a regular file but {}",
+                            FileKind::of(&meta)
+                        );
+                    }
+                    self.remove_under(i, path);
+                }
             }
         }
     }

@@ -202,8 +202,18 @@ impl Schedule {
         let showing = self.tx.borrow();
         let mut failed: Vec<Failure> = book.failed.values().map(|f| f.failure.clone()).collect();
         failed.sort_by(|a, b| a.path.cmp(&b.path));
+        // From the library's newest snapshot, not the timeline's last look at it: the
+        // timeline holds still while nobody watches, the count must not.
+        let albums = &self.playback.albums;
+        let photos = self
+            .library
+            .snapshot()
+            .photos
+            .iter()
+            .filter(|p| albums.is_empty() || albums.iter().any(|a| **a == *p.album))
+            .count();
         Status {
-            photos: book.playing,
+            photos,
             rendered: book.rendered.len(),
             failed,
             current: showing.as_ref().and_then(|s| s.photo.clone()),
