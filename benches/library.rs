@@ -114,7 +114,7 @@ fn serve(root: &Path, port: u16, files: u64) -> Run {
             continue;
         };
         let now = started.elapsed();
-        if first_frame.is_none() && s["photos"]["current"].is_string() {
+        if first_frame.is_none() && s["current"]["path"].is_string() {
             first_frame = Some(now);
         }
         let indexed = s["index"]["photos"].as_u64().unwrap_or(0);

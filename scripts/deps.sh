@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs, from Debian packages and only where missing, what building framecast needs on a
 # bare machine. With "test" it adds the real clients and tools the tests drive (ffmpeg, VLC,
-# Chromium, Firefox ESR, nginx as a TLS proxy, openssl, ss, prlimit) and systemd-analyze for
-# the unit; with "clients" the players of `make test-clients` (mpv, GStreamer, Python with
-# OpenCV and requests); with "bench" the peers `make bench` compares framecast with (libvips'
-# CLI, pyvips, Pillow); with "aarch64" the cross toolchain and qemu-user.
+# Chromium, Firefox ESR, nginx as a TLS proxy, openssl, ss, prlimit, Python's Prometheus
+# parser) and systemd-analyze for the unit; with "clients" the players of `make test-clients`
+# (mpv, GStreamer, Python with OpenCV and requests); with "bench" the peers `make bench`
+# compares framecast with (libvips' CLI, pyvips, Pillow); with "aarch64" the cross toolchain
+# and qemu-user.
 set -euo pipefail
 
 need=()
@@ -45,6 +46,10 @@ if [[ "${1:-}" == "test" ]]; then
   # `systemd-analyze verify` and `security` check contrib/framecast.service; no running
   # systemd is needed (containers and CI have none).
   have systemd-analyze || need+=(systemd)
+  # tests/metrics.rs reads /metrics with the Prometheus client library's own parser, run by
+  # Debian's Python (the package pulls it in on a machine without one).
+  [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null ||
+    need+=(python3-prometheus-client)
 fi
 
 if [[ "${1:-}" == "clients" ]]; then

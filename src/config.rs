@@ -68,6 +68,8 @@ pub struct Cli {
 }
 
 /// The commands.
+// Parsed once per run and matched at once: boxing the larger one would save nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Render every photo under INPUT into a folder of uniform JPEG frames.

@@ -20,10 +20,13 @@
 //!   [`render::Error::TimedOut`] at once and tells the job to stop, which it does at its next
 //!   step, or within one read while the `image` crate decodes. A caller that stops waiting
 //!   stops the job the same way.
+//!
+//! The pool also counts what it rendered and how long each render worked ([`RenderStats`]),
+//! for `/metrics`: the working time, the same clock the time budget runs on.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -194,13 +197,94 @@ impl Drop for AbandonOnDrop {
     }
 }
 
+/// Upper bounds (seconds) of the render-time buckets: from a small photo on a fast core to
+/// the default time budget.
+pub const RENDER_SECONDS_BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0,
+];
+
+/// Counts of the photo renders the pool finished for a caller, and how long they worked:
+/// plain atomics, updated once per render, read by `/metrics`. They only go up.
+#[derive(Debug, Default)]
+pub struct RenderStats {
+    /// Renders per bucket of [`RENDER_SECONDS_BUCKETS`] (not cumulative); the last slot holds
+    /// those slower than every bound.
+    buckets: [AtomicU64; RENDER_SECONDS_BUCKETS.len() + 1],
+    /// Working time of all renders, in microseconds.
+    micros: AtomicU64,
+    failures: AtomicU64,
+}
+
+/// What [`RenderStats`] held at one moment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderCounts {
+    /// Renders that worked at most each bound of [`RENDER_SECONDS_BUCKETS`], cumulative (as
+    /// Prometheus buckets are); the renders of every bucket sum to [`RenderCounts::renders`].
+    pub cumulative: [u64; RENDER_SECONDS_BUCKETS.len()],
+    /// Renders finished, successful or not.
+    pub renders: u64,
+    /// Of those, the ones that failed (bad file, over a budget, a lost job).
+    pub failures: u64,
+    /// Their working time together, in seconds.
+    pub seconds: f64,
+}
+
+impl RenderCounts {
+    /// Each bucket's upper bound in seconds with its cumulative count.
+    pub fn buckets(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        RENDER_SECONDS_BUCKETS
+            .iter()
+            .copied()
+            .zip(self.cumulative.iter().copied())
+    }
+}
+
+impl RenderStats {
+    fn record(&self, working: Duration, failed: bool) {
+        let secs = working.as_secs_f64();
+        let bucket = RENDER_SECONDS_BUCKETS
+            .iter()
+            .position(|&bound| secs <= bound)
+            .unwrap_or(RENDER_SECONDS_BUCKETS.len());
+        // The failure is counted first: a reader sees at most as many failures as renders.
+        if failed {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        self.micros.fetch_add(
+            u64::try_from(working.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counts now. Read bucket by bucket, so a render finishing meanwhile is either in
+    /// every total or in none but its bucket; the totals are made from the buckets read.
+    pub fn counts(&self) -> RenderCounts {
+        let mut cumulative = [0; RENDER_SECONDS_BUCKETS.len()];
+        let mut total = 0;
+        for (i, bucket) in self.buckets.iter().enumerate() {
+            total += bucket.load(Ordering::Relaxed);
+            if let Some(slot) = cumulative.get_mut(i) {
+                *slot = total;
+            }
+        }
+        RenderCounts {
+            cumulative,
+            renders: total,
+            failures: self.failures.load(Ordering::Relaxed).min(total),
+            seconds: self.micros.load(Ordering::Relaxed) as f64 / 1e6,
+        }
+    }
+}
+
 /// A handle to the worker pool; cheap to clone.
 #[derive(Clone)]
 pub struct Pool {
     threads: Arc<rayon::ThreadPool>,
     renderer: Arc<Renderer>,
     budget: Arc<Budget>,
-    timeout: Duration,
+    limits: Limits,
+    stats: Arc<RenderStats>,
 }
 
 impl Pool {
@@ -223,8 +307,29 @@ impl Pool {
             threads: Arc::new(pool),
             renderer: Arc::new(renderer),
             budget: Arc::new(Budget::new(limits.memory)),
-            timeout: limits.timeout,
+            limits,
+            stats: Arc::default(),
         })
+    }
+
+    /// Worker threads.
+    pub fn threads(&self) -> usize {
+        self.threads.current_num_threads()
+    }
+
+    /// The memory and time budgets.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The bounds on input files.
+    pub fn file_limits(&self) -> &render::Limits {
+        self.renderer.limits()
+    }
+
+    /// Renders finished so far and their times.
+    pub fn render_counts(&self) -> RenderCounts {
+        self.stats.counts()
     }
 
     /// What the frames look like.
@@ -257,24 +362,28 @@ impl Pool {
         let renderer = Arc::clone(&self.renderer);
         let budget = Arc::clone(&self.budget);
         let job_path = path.clone();
-        self.watched(
-            path,
-            Box::new(move |stop, working| {
-                render_within(&renderer, &budget, &job_path, stop, working)
-            }),
-        )
-        .await
+        let (result, working) = self
+            .watched(
+                path,
+                Box::new(move |stop, working| {
+                    render_within(&renderer, &budget, &job_path, stop, working)
+                }),
+            )
+            .await;
+        self.stats.record(working, result.is_err());
+        result
     }
 
     /// Runs the render `job` of the photo at `path` on a worker and waits for it within the
     /// time budget. The job is given a `stop` function to ask, and reports with
     /// `working(false)` / `working(true)` when it starts and stops waiting for something
-    /// that is not its fault (memory).
+    /// that is not its fault (memory). Returns the outcome and how long the job worked.
     async fn watched(
         &self,
         path: PathBuf,
         job: RenderJob,
-    ) -> Result<render::Rendered, RenderFailure> {
+    ) -> (Result<render::Rendered, RenderFailure>, Duration) {
+        let timeout = self.limits.timeout;
         let abandoned = Arc::new(AtomicBool::new(false));
         let _abandon_on_drop = AbandonOnDrop(Arc::clone(&abandoned));
         let (phase_tx, mut phase) = watch::channel(Phase::Waiting);
@@ -306,26 +415,29 @@ impl Pool {
         loop {
             let now = *phase.borrow_and_update();
             let deadline = match now {
-                Phase::Working(since) => Some(since + self.timeout.saturating_sub(spent)),
+                Phase::Working(since) => Some(since + timeout.saturating_sub(spent)),
                 Phase::Waiting => None,
             };
+            let working = |spent: Duration| match now {
+                Phase::Working(since) => spent + since.elapsed(),
+                Phase::Waiting => spent,
+            };
             tokio::select! {
-                outcome = &mut result => return outcome_of(outcome),
+                outcome = &mut result => return (outcome_of(outcome), working(spent)),
                 changed = phase.changed() => {
-                    if let Phase::Working(since) = now {
-                        spent += since.elapsed();
-                    }
+                    spent = working(spent);
                     if changed.is_err() {
                         // The job has finished and dropped its end: its result is on the way.
-                        return outcome_of(result.await);
+                        return (outcome_of(result.await), spent);
                     }
                 }
                 () = sleep_until(deadline) => {
                     abandoned.store(true, Ordering::Relaxed);
-                    return Err(RenderFailure::Render(Arc::new(FileError {
+                    let failure = RenderFailure::Render(Arc::new(FileError {
                         path,
-                        source: render::Error::TimedOut { limit: self.timeout },
-                    })));
+                        source: render::Error::TimedOut { limit: timeout },
+                    }));
+                    return (Err(failure), working(spent));
                 }
             }
         }
@@ -490,10 +602,11 @@ mod tests {
         let pool = pool_with_timeout(Duration::from_millis(200));
         let stopped = Arc::new(AtomicBool::new(false));
         let started = Instant::now();
-        let result = pool
+        let (result, working) = pool
             .watched(PathBuf::from("slow.jpg"), stubborn(Arc::clone(&stopped)))
             .await;
         let waited = started.elapsed();
+        assert!(working >= Duration::from_millis(200), "{working:?}");
         match result {
             Err(RenderFailure::Render(e)) => {
                 assert!(matches!(e.source, render::Error::TimedOut { .. }), "{e}");
@@ -515,7 +628,7 @@ mod tests {
     #[tokio::test]
     async fn waiting_for_memory_is_not_counted_against_the_time_budget() {
         let pool = pool_with_timeout(Duration::from_millis(300));
-        let result = pool
+        let (result, working) = pool
             .watched(
                 PathBuf::from("patient.jpg"),
                 Box::new(|stop, working| {
@@ -533,6 +646,8 @@ mod tests {
             }
             other => panic!("{:?}", other.map(|r| r.format)),
         }
+        // The 900 ms spent waiting for memory are not the render's time.
+        assert!(working < Duration::from_millis(900), "{working:?}");
     }
 
     #[tokio::test]
@@ -563,6 +678,52 @@ mod tests {
             other => panic!("{:?}", other.map(|r| r.format)),
         }
         assert_eq!(pool.budget().in_use(), 0);
+        let counts = pool.render_counts();
+        assert_eq!((counts.renders, counts.failures), (1, 1), "{counts:?}");
+    }
+
+    #[tokio::test]
+    async fn renders_are_counted_with_their_working_time() {
+        let pool = Pool::new(1, Renderer::default()).expect("pool");
+        let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let started = Instant::now();
+        for name in ["Landscape_1.jpg", "Landscape_6.jpg"] {
+            pool.render(fixtures.join("exif-orientation").join(name))
+                .await
+                .expect("renders");
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        pool.render(fixtures.join("edge/empty.jpg"))
+            .await
+            .expect_err("an empty file fails");
+        let counts = pool.render_counts();
+        assert_eq!((counts.renders, counts.failures), (3, 1), "{counts:?}");
+        assert!(
+            counts.seconds > 0.0 && counts.seconds <= elapsed + 1.0,
+            "{counts:?}"
+        );
+        assert!(
+            counts.cumulative.windows(2).all(|w| w[0] <= w[1]),
+            "{counts:?}"
+        );
+        assert_eq!(
+            counts.cumulative.last(),
+            Some(&3),
+            "all within 60 s: {counts:?}"
+        );
+    }
+
+    #[test]
+    fn a_render_falls_in_the_first_bucket_that_holds_it() {
+        let stats = RenderStats::default();
+        stats.record(Duration::from_millis(5), false);
+        stats.record(Duration::from_millis(7), true);
+        stats.record(Duration::from_secs(120), true);
+        let counts = stats.counts();
+        assert_eq!(&counts.cumulative[..3], &[1, 2, 2]);
+        assert_eq!(counts.cumulative[RENDER_SECONDS_BUCKETS.len() - 1], 2);
+        assert_eq!((counts.renders, counts.failures), (3, 2));
+        assert!((counts.seconds - 120.012).abs() < 1e-6, "{counts:?}");
     }
 
     /// Polls `done` until it holds, for at most 10 s.

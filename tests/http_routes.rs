@@ -2,11 +2,13 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use common::fixture;
 use common::server::{TestServer, wait_until};
-use framecast::render::Size;
+use framecast::render::{Fit, Size};
+use framecast::schedule::Order;
 
 fn server() -> TestServer {
     TestServer::start(vec![fixture("edge")], |s| {
@@ -87,15 +89,11 @@ fn status_reports_photos_cache_and_failures() {
 #[test]
 fn health_and_metrics() {
     let server = server();
-    // The library walks the fixtures behind the first frame: wait until it has them all.
-    wait_until(
-        "every fixture in the library",
-        Duration::from_secs(30),
-        || {
-            String::from_utf8(server.get("GET", "/metrics").body)
-                .is_ok_and(|m| m.contains("framecast_photos 27\n"))
-        },
-    );
+    // The library counts every photo once its walk is done, whether anyone watches or not.
+    wait_until("the walk", Duration::from_secs(20), || {
+        let metrics = String::from_utf8(server.get("GET", "/metrics").body).expect("utf-8");
+        metrics.contains("\nframecast_library_photos 27\n")
+    });
     let health = server.get("GET", "/healthz");
     assert_eq!(health.status, 200);
     let metrics = server.get("GET", "/metrics");
@@ -103,7 +101,7 @@ fn health_and_metrics() {
     assert!(metrics.headers["content-type"].starts_with("text/plain"));
     let text = String::from_utf8(metrics.body).expect("utf-8");
     for name in [
-        "framecast_photos 27",
+        "framecast_library_photos 27",
         "# TYPE framecast_cache_bytes gauge",
         "framecast_cache_hits_total",
         "framecast_clients 0",
@@ -244,4 +242,128 @@ fn status_counts_every_failure_and_lists_the_first_hundred() {
     let metrics = String::from_utf8(server.get("GET", "/metrics").body).expect("utf-8");
     assert!(metrics.contains("framecast_photos_failed 300"), "{metrics}");
     assert_eq!(server.get("GET", "/api/status?failures=some").status, 400);
+}
+
+#[test]
+fn status_names_the_version_uptime_and_the_settings_in_effect_without_secrets() {
+    const PASSWORD: &str = "tv:hunter2-secret";
+    const TOKEN: &str = "t0ken-never-shown";
+    let server = TestServer::start(vec![fixture("edge/cmyk.jpg")], |s| {
+        s.spec.size = Size {
+            width: 320,
+            height: 180,
+        };
+        s.spec.quality = 70;
+        s.spec.fit = Fit::Cover;
+        s.timing.interval = Duration::from_millis(1500);
+        s.http.mjpeg.refresh = Duration::from_millis(700);
+        s.playback.order = Order::Date;
+        s.playback.albums = vec!["edge".to_string()];
+        s.cache.max_bytes = 3 << 20;
+        s.threads = 2;
+        s.http.max_clients = 5;
+        s.http.max_connections = 40;
+        s.limits.max_pixels = 50_000_000;
+        s.limits.max_file_bytes = 10 << 20;
+        s.pool.memory = 512 << 20;
+        s.pool.timeout = Duration::from_secs(20);
+        s.http.access.basic = Some(PASSWORD.parse().expect("credentials"));
+        s.http.access.token = Some(TOKEN.parse().expect("token"));
+    });
+    let get = || {
+        let r = server.get("GET", &format!("/api/status?token={TOKEN}"));
+        assert_eq!(r.status, 200);
+        let text = String::from_utf8(r.body).expect("utf-8");
+        for secret in ["hunter2", TOKEN] {
+            assert!(!text.contains(secret), "{secret} in the status: {text}");
+        }
+        serde_json::from_str::<serde_json::Value>(&text).expect("JSON")
+    };
+    let status = get();
+    assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
+    let uptime = status["uptime_seconds"].as_f64().expect("uptime");
+    assert!(uptime > 0.0 && uptime < 60.0, "{uptime}");
+    wait_until("uptime to go on", Duration::from_secs(10), || {
+        get()["uptime_seconds"].as_f64().expect("uptime") > uptime
+    });
+    assert_eq!(
+        status["settings"],
+        serde_json::json!({
+            "size": "320x180",
+            "fit": "cover",
+            "quality": 70,
+            "interval_ms": 1500,
+            "refresh_ms": 700,
+            "order": "date",
+            "albums": ["edge"],
+            "cache_max_bytes": 3 << 20,
+            "threads": 2,
+            "max_clients": 5,
+            "max_connections": 40,
+            "limits": {
+                "max_pixels": 50_000_000,
+                "max_file_bytes": 10 << 20,
+                "decode_memory_bytes": 512 << 20,
+                "render_timeout_ms": 20_000,
+            },
+            "auth": true,
+            "token": true,
+        })
+    );
+    // An open server says so.
+    let open = self::server();
+    let settings = &open.status()["settings"];
+    assert_eq!(settings["auth"], false);
+    assert_eq!(settings["token"], false);
+}
+
+#[test]
+fn status_says_what_is_on_screen_relative_to_its_folder_and_when_it_changes() {
+    let roots = vec![fixture("edge/nested"), fixture("exif-orientation")];
+    let server = TestServer::start(roots.clone(), |s| {
+        s.spec.size = Size {
+            width: 320,
+            height: 180,
+        };
+        s.timing.interval = Duration::from_secs(2);
+    });
+    let mut viewer = server.stream("GET /stream.mjpg HTTP/1.1");
+    viewer.next_jpeg();
+    // Poll until both folders have been on screen.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut timed = 0;
+    wait_until("a photo of each folder", Duration::from_secs(60), || {
+        let status = server.status();
+        let current = &status["current"];
+        // Before the walk finds a photo, a generated frame says so: nothing is current.
+        let Some(root) = current["root"].as_u64() else {
+            return false;
+        };
+        let root = root as usize;
+        let path = current["path"].as_str().expect("path");
+        assert!(!Path::new(path).is_absolute(), "{path}");
+        assert!(roots[root].join(path).is_file(), "{root} {path}");
+        assert_eq!(
+            status["index"]["roots"][root]["path"],
+            roots[root].display().to_string()
+        );
+        // While someone watches, the next picture comes within the interval (`null` only
+        // for the moment the timeline takes to see a viewer arrive).
+        if let Some(next) = status["next_change_in_ms"].as_u64() {
+            assert!(next <= 2000, "{next}");
+            timed += 1;
+        }
+        seen.insert(root);
+        seen.len() == 2
+    });
+    assert!(timed > 0, "no time to the next change while watched");
+    assert!(seen.contains(&0) && seen.contains(&1));
+    drop(viewer);
+    // Nobody watches: once the interval is over the timeline holds still, no change due.
+    wait_until(
+        "the timeline to hold still",
+        Duration::from_secs(30),
+        || server.status()["next_change_in_ms"].is_null(),
+    );
+    assert!(server.status()["current"]["path"].is_string());
 }

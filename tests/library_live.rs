@@ -67,7 +67,7 @@ fn index_photos(server: &TestServer) -> u64 {
 }
 
 fn current(server: &TestServer) -> Option<String> {
-    server.status()["photos"]["current"]
+    server.status()["current"]["path"]
         .as_str()
         .map(String::from)
 }

@@ -80,7 +80,7 @@ fn snapshot(server: &TestServer) -> (Option<String>, u64, Vec<(String, String)>)
         })
         .unwrap_or_default();
     (
-        name(&photos["current"]),
+        name(&status["current"]["path"]),
         photos["pictures_published"].as_u64().unwrap_or(0),
         failed,
     )

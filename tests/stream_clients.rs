@@ -314,5 +314,5 @@ fn a_folder_of_only_bad_files_streams_the_placeholder_too() {
         3,
         "{status}"
     );
-    assert_eq!(status["photos"]["current"], serde_json::Value::Null);
+    assert_eq!(status["current"], serde_json::Value::Null);
 }

@@ -4,6 +4,9 @@
 //! the server is shutting down) removes the client and logs how long it stayed, so a client
 //! that leaves frees everything it held at once. A stream asked for while the cap is reached
 //! is refused ([`Full`]) rather than let every client's share of the uplink shrink.
+//!
+//! Besides each client's own counters the registry keeps running totals over every client
+//! there ever was ([`Totals`]), so `/metrics` counters never go down when a client leaves.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -44,12 +47,28 @@ struct Entry {
     counters: Arc<Counters>,
 }
 
+/// What every stream client since start was sent, together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Clients served (streams opened).
+    pub served: u64,
+    /// Parts written (new pictures and re-sends).
+    pub frames: u64,
+    /// Bytes of the stream bodies handed to the connections.
+    pub bytes: u64,
+    /// Pictures skipped because a client was too slow.
+    pub skipped: u64,
+}
+
 /// The registry of connected clients.
 #[derive(Default)]
 pub struct Clients {
     next_id: AtomicU64,
     entries: Mutex<BTreeMap<u64, Entry>>,
     refused: AtomicU64,
+    frames: AtomicU64,
+    bytes: AtomicU64,
+    skipped: AtomicU64,
 }
 
 /// A stream refused because the client limit was reached.
@@ -127,14 +146,14 @@ impl Clients {
         self.lock().len()
     }
 
-    /// Totals over the clients connected now: (sent, skipped).
-    pub fn totals(&self) -> (u64, u64) {
-        self.lock().values().fold((0, 0), |(s, k), e| {
-            (
-                s + e.counters.sent.load(Ordering::Relaxed),
-                k + e.counters.skipped.load(Ordering::Relaxed),
-            )
-        })
+    /// Totals over every client since start, connected or gone.
+    pub fn totals(&self) -> Totals {
+        Totals {
+            served: self.next_id.load(Ordering::Relaxed),
+            frames: self.frames.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+            skipped: self.skipped.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -150,6 +169,24 @@ pub struct ClientGuard {
     pub counters: Arc<Counters>,
 }
 
+impl ClientGuard {
+    /// Counts `bytes` handed to the connection; `part` when they are a picture's part.
+    pub fn wrote(&self, bytes: usize, part: bool) {
+        let bytes = bytes as u64;
+        self.clients.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if part {
+            self.counters.sent.fetch_add(1, Ordering::Relaxed);
+            self.clients.frames.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts `pictures` the client never got because it was too slow.
+    pub fn skipped(&self, pictures: u64) {
+        self.counters.skipped.fetch_add(pictures, Ordering::Relaxed);
+        self.clients.skipped.fetch_add(pictures, Ordering::Relaxed);
+    }
+}
+
 impl Drop for ClientGuard {
     fn drop(&mut self) {
         if let Some(entry) = self.clients.lock().remove(&self.id) {
@@ -163,5 +200,34 @@ impl Drop for ClientGuard {
                 "client left"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_keep_what_clients_that_left_were_sent() {
+        let clients = Arc::new(Clients::default());
+        let first = clients.try_join(None, "/stream.mjpg", 1).expect("room");
+        first.wrote(20, false);
+        first.wrote(1000, true);
+        first.skipped(2);
+        assert!(clients.try_join(None, "/stream.mjpg", 1).is_err(), "full");
+        drop(first);
+        assert_eq!(clients.count(), 0);
+        let second = clients.try_join(None, "/stream", 1).expect("room again");
+        second.wrote(500, true);
+        assert_eq!(
+            clients.totals(),
+            Totals {
+                served: 2,
+                frames: 2,
+                bytes: 1520,
+                skipped: 2
+            }
+        );
+        assert_eq!(clients.refused(), 1);
     }
 }

@@ -56,12 +56,16 @@ pub const HYPER_BUFFER: usize = 8 * 1024;
 /// How long shutdown waits for the connections it reset to be dropped.
 const RESET_WAIT: Duration = Duration::from_secs(1);
 
-/// Connection counters, for `/api/status` and `/metrics`.
+/// Connection counters, for `/api/status` and `/metrics`. All but [`Connections::open`]
+/// only go up.
 #[derive(Debug)]
 pub struct Connections {
     open: AtomicUsize,
     max: usize,
+    accepted: AtomicU64,
     overflow: AtomicU64,
+    busy: AtomicU64,
+    unauthorized: AtomicU64,
 }
 
 impl Connections {
@@ -70,8 +74,26 @@ impl Connections {
         Connections {
             open: AtomicUsize::new(0),
             max,
+            accepted: AtomicU64::new(0),
             overflow: AtomicU64::new(0),
+            busy: AtomicU64::new(0),
+            unauthorized: AtomicU64::new(0),
         }
+    }
+
+    /// Connections accepted since start, overflow ones included.
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed)
+    }
+
+    /// Requests refused with 503 since start because every connection slot was taken.
+    pub fn busy(&self) -> u64 {
+        self.busy.load(Ordering::Relaxed)
+    }
+
+    /// Requests refused with 401 since start (no valid credentials).
+    pub fn unauthorized(&self) -> u64 {
+        self.unauthorized.load(Ordering::Relaxed)
     }
 
     /// Connections open now, overflow ones included.
@@ -168,6 +190,7 @@ where
             },
             () = cancel.cancelled() => break,
         };
+        state.connections.accepted.fetch_add(1, Ordering::Relaxed);
         // Parts are whole frames written at once; no reason to wait for more.
         let _ = tcp.set_nodelay(true);
         let socket = socket2::SockRef::from(&tcp);
@@ -299,6 +322,7 @@ fn gate(
 ) -> Option<warp::reply::Response> {
     let uri = request.uri();
     if slot == Slot::Overflow && uri.path() != OPEN_PATH {
+        state.connections.busy.fetch_add(1, Ordering::Relaxed);
         return Some(error::busy(&format!(
             "framecast is serving its limit of {} connections; try again later",
             state.connections.max()
@@ -308,6 +332,10 @@ fn gate(
     if access.allows(uri.path(), uri.query(), request.headers()) {
         return None;
     }
+    state
+        .connections
+        .unauthorized
+        .fetch_add(1, Ordering::Relaxed);
     tracing::info!(%peer, path = uri.path(), "refused: no valid credentials");
     Some(access.challenge())
 }

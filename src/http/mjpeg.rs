@@ -164,6 +164,7 @@ async fn next_part(mut st: ClientState) -> Option<(Item, ClientState)> {
     if !st.opened {
         st.opened = true;
         let open = Bytes::from(format!("--{BOUNDARY}\r\n"));
+        st.guard.wrote(open.len(), false);
         return Some((Ok(open), st));
     }
     loop {
@@ -206,23 +207,20 @@ impl ClientState {
     }
 
     fn emit(mut self, showing: &Showing, new: bool) -> (Item, ClientState) {
-        use std::sync::atomic::Ordering::Relaxed;
         let now = Instant::now();
         if new {
             if let Some(last) = self.last_seq
                 && showing.seq > last + 1
             {
-                self.guard
-                    .counters
-                    .skipped
-                    .fetch_add(showing.seq - last - 1, Relaxed);
+                self.guard.skipped(showing.seq - last - 1);
             }
             self.last_seq = Some(showing.seq);
             self.repeat_at = Some(now + self.options.repeat_after);
         }
         self.refresh_at = now + self.options.refresh;
-        self.guard.counters.sent.fetch_add(1, Relaxed);
-        (Ok(self.parts.of(showing)), self)
+        let part = self.parts.of(showing);
+        self.guard.wrote(part.len(), true);
+        (Ok(part), self)
     }
 }
 

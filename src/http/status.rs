@@ -4,11 +4,17 @@
 //! The status stays small whatever the library holds: failures are counted, and only the first
 //! [`FAILURES_LISTED`] (by path) are listed unless `?failures=all` asks for every one, so a
 //! dashboard polling it does not download megabytes because a folder of 100,000 broken files
-//! was added.
+//! was added. Secrets never appear in it: the settings say whether a password or a token is
+//! set, not what it is.
+//!
+//! `/metrics` follows the Prometheus conventions: every family has `# HELP` and `# TYPE`,
+//! names start with `framecast_`, counters end in `_total` and only ever go up (totals over
+//! every client, not only those connected now), and quantities are in seconds and bytes. The
+//! lower modules keep the counts as plain atomics; this module only formats them.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::time::UNIX_EPOCH;
+use std::time::{Instant, UNIX_EPOCH};
 
 use crate::library::{self, Mode};
 
@@ -23,12 +29,55 @@ pub const FAILURES_LISTED: usize = 100;
 
 #[derive(Serialize)]
 struct Status {
+    version: &'static str,
+    uptime_seconds: f64,
+    /// The photo on screen, `null` while there is none.
+    current: Option<Current>,
+    /// Milliseconds until the picture changes, `null` while nobody watches (the timeline
+    /// holds still then).
+    next_change_in_ms: Option<u64>,
     photos: PhotosStatus,
     index: IndexStatus,
     cache: CacheStatus,
     clients: Vec<ClientInfo>,
     limits: LimitsStatus,
-    uptime_secs: f64,
+    settings: SettingsStatus,
+}
+
+/// A photo as a person finds it: which folder (its index in `index.roots`), and where in it.
+#[derive(Serialize)]
+struct Current {
+    root: usize,
+    path: String,
+}
+
+/// The settings in effect, durations in milliseconds and sizes in bytes; never a secret.
+#[derive(Serialize)]
+struct SettingsStatus {
+    size: String,
+    fit: &'static str,
+    quality: u8,
+    interval_ms: u64,
+    refresh_ms: u64,
+    order: &'static str,
+    albums: Vec<String>,
+    cache_max_bytes: u64,
+    threads: usize,
+    max_clients: usize,
+    max_connections: usize,
+    limits: FileLimits,
+    /// Whether a user name and password are needed (not what they are).
+    auth: bool,
+    /// Whether an access token is accepted (not what it is).
+    token: bool,
+}
+
+#[derive(Serialize)]
+struct FileLimits {
+    max_pixels: u64,
+    max_file_bytes: u64,
+    decode_memory_bytes: u64,
+    render_timeout_ms: u64,
 }
 
 #[derive(Serialize)]
@@ -39,7 +88,6 @@ struct PhotosStatus {
     failed_count: usize,
     /// The first [`FAILURES_LISTED`] of them by path, or all with `?failures=all`.
     failed: Vec<FailedPhoto>,
-    current: Option<String>,
     pictures_published: u64,
 }
 
@@ -58,8 +106,6 @@ struct IndexStatus {
     pending_files: Vec<String>,
     headers_read: u64,
     file: Option<String>,
-    order: &'static str,
-    albums: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -111,6 +157,17 @@ pub fn status(
     let schedule = state.schedule.status();
     let cache = state.cache.stats();
     let status = Status {
+        version: env!("CARGO_PKG_VERSION"),
+        uptime_seconds: state.started.elapsed().as_secs_f64(),
+        current: schedule.current.as_ref().map(|photo| Current {
+            root: photo.root,
+            path: photo.relative.display().to_string(),
+        }),
+        next_change_in_ms: schedule.next_change.map(|at| {
+            u64::try_from(at.saturating_duration_since(Instant::now()).as_millis())
+                .unwrap_or(u64::MAX)
+        }),
+        settings: settings(state),
         index: index_status(state),
         photos: PhotosStatus {
             found: schedule.photos,
@@ -125,7 +182,6 @@ pub fn status(
                     reason: f.reason,
                 })
                 .collect(),
-            current: schedule.current.map(|p| p.display().to_string()),
             pictures_published: schedule.published,
         },
         cache: CacheStatus {
@@ -144,16 +200,43 @@ pub fn status(
             max_connections: state.connections.max(),
             overflow_connections: state.connections.overflow(),
         },
-        uptime_secs: state.started.elapsed().as_secs_f64(),
     };
     let mut response = warp::reply::json(&status).into_response();
     super::mjpeg::no_cache(&mut response);
     Ok(response)
 }
 
+fn settings(state: &State) -> SettingsStatus {
+    let pool = state.cache.pool();
+    let spec = pool.spec();
+    let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let playback = state.schedule.playback();
+    let options = &state.options;
+    SettingsStatus {
+        size: spec.size.to_string(),
+        fit: spec.fit.name(),
+        quality: spec.quality,
+        interval_ms: millis(state.schedule.timing().interval),
+        refresh_ms: millis(options.mjpeg.refresh),
+        order: playback.order.name(),
+        albums: playback.albums.clone(),
+        cache_max_bytes: state.cache.stats().max_bytes,
+        threads: pool.threads(),
+        max_clients: options.max_clients,
+        max_connections: options.max_connections,
+        limits: FileLimits {
+            max_pixels: pool.file_limits().max_pixels,
+            max_file_bytes: pool.file_limits().max_file_bytes,
+            decode_memory_bytes: pool.limits().memory,
+            render_timeout_ms: millis(pool.limits().timeout),
+        },
+        auth: options.access.basic.is_some(),
+        token: options.access.token.is_some(),
+    }
+}
+
 fn index_status(state: &State) -> IndexStatus {
     let library = state.schedule.library().status();
-    let playback = state.schedule.playback();
     let roots: Vec<RootInfo> = library
         .roots
         .iter()
@@ -203,8 +286,6 @@ fn index_status(state: &State) -> IndexStatus {
             .collect(),
         headers_read: library.headers_read,
         file: library.index.map(|p| p.display().to_string()),
-        order: playback.order.name(),
-        albums: playback.albums.clone(),
     }
 }
 
@@ -244,121 +325,208 @@ pub fn healthz(state: &State) -> warp::reply::Response {
     }
 }
 
-/// `GET /metrics`: the same numbers in the Prometheus text format.
+/// Metric families in the Prometheus text format (version 0.0.4).
+#[derive(Default)]
+struct Exposition(String);
+
+impl Exposition {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP framecast_{name} {help}");
+        let _ = writeln!(self.0, "# TYPE framecast_{name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+        let _ = write!(self.0, "framecast_{name}");
+        if !labels.is_empty() {
+            let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+            let _ = write!(self.0, "{{{}}}", labels.join(","));
+        }
+        let _ = writeln!(self.0, " {value}");
+    }
+
+    fn gauge(&mut self, name: &str, help: &str, value: impl std::fmt::Display) {
+        self.family(name, "gauge", help);
+        self.sample(name, &[], value);
+    }
+
+    /// A counter: `name` ends in `_total`.
+    fn counter(&mut self, name: &str, help: &str, value: u64) {
+        self.family(name, "counter", help);
+        self.sample(name, &[], value);
+    }
+
+    /// A counter with one sample per value of `label`.
+    fn counters(&mut self, name: &str, help: &str, label: &str, values: &[(&str, u64)]) {
+        self.family(name, "counter", help);
+        for (value_of_label, value) in values {
+            self.sample(name, &[(label, value_of_label)], value);
+        }
+    }
+
+    /// A histogram from `(upper bound, cumulative count)` pairs, the count of all
+    /// observations (the `+Inf` bucket) and their sum.
+    fn histogram(
+        &mut self,
+        name: &str,
+        help: &str,
+        buckets: impl Iterator<Item = (f64, u64)>,
+        count: u64,
+        sum: f64,
+    ) {
+        self.family(name, "histogram", help);
+        let bucket = format!("{name}_bucket");
+        for (bound, cumulative) in buckets {
+            self.sample(&bucket, &[("le", &bound.to_string())], cumulative);
+        }
+        self.sample(&bucket, &[("le", "+Inf")], count);
+        self.sample(&format!("{name}_sum"), &[], sum);
+        self.sample(&format!("{name}_count"), &[], count);
+    }
+}
+
+/// `GET /metrics`: the counts of every stage in the Prometheus text format.
 pub fn metrics(state: &State) -> warp::reply::Response {
     let schedule = state.schedule.status();
     let cache = state.cache.stats();
-    let (sent, skipped) = state.clients.totals();
-    let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
-        let _ = writeln!(out, "# HELP framecast_{name} {help}");
-        let _ = writeln!(out, "# TYPE framecast_{name} {kind}");
-        let _ = writeln!(out, "framecast_{name} {value}");
-    };
-    metric(
-        "photos",
+    let renders = state.cache.pool().render_counts();
+    let streams = state.clients.totals();
+    let connections = &state.connections;
+    let mut out = Exposition::default();
+
+    out.family(
+        "build_info",
         "gauge",
-        "Photos in the gallery.",
-        schedule.photos as f64,
+        "The running version, as a label; always 1.",
     );
-    metric(
-        "photos_rendered",
-        "gauge",
-        "Distinct photos rendered.",
-        schedule.rendered as f64,
-    );
-    metric(
-        "photos_failed",
-        "gauge",
-        "Photos that could not be rendered.",
-        schedule.failed.len() as f64,
-    );
-    metric(
-        "pictures_published_total",
-        "counter",
-        "Pictures put on the timeline.",
-        schedule.published as f64,
-    );
-    metric(
-        "cache_frames",
-        "gauge",
-        "Frames in the cache.",
-        cache.frames as f64,
-    );
-    metric(
-        "cache_bytes",
-        "gauge",
-        "Bytes of frames in the cache.",
-        cache.bytes as f64,
-    );
-    metric(
-        "cache_max_bytes",
-        "gauge",
-        "Byte bound of the cache.",
-        cache.max_bytes as f64,
-    );
-    metric(
-        "cache_hits_total",
-        "counter",
-        "Frame requests served without rendering.",
-        cache.hits as f64,
-    );
-    metric(
-        "cache_misses_total",
-        "counter",
-        "Frame requests that rendered.",
-        cache.misses as f64,
-    );
-    metric(
-        "cache_evictions_total",
-        "counter",
-        "Frames dropped to stay under the bound.",
-        cache.evictions as f64,
-    );
-    metric(
-        "clients",
-        "gauge",
-        "Stream clients connected.",
-        state.clients.count() as f64,
-    );
-    metric(
-        "client_frames_sent",
-        "gauge",
-        "Parts sent to the clients connected now.",
-        sent as f64,
-    );
-    metric(
-        "client_frames_skipped",
-        "gauge",
-        "Pictures the clients connected now skipped.",
-        skipped as f64,
-    );
-    metric(
-        "clients_refused_total",
-        "counter",
-        "Streams refused because the client limit was reached.",
-        state.clients.refused() as f64,
-    );
-    metric(
-        "connections",
-        "gauge",
-        "Connections open now.",
-        state.connections.open() as f64,
-    );
-    metric(
-        "connections_overflow_total",
-        "counter",
-        "Connections answered on the overflow path (every slot taken).",
-        state.connections.overflow() as f64,
-    );
-    metric(
+    out.sample("build_info", &[("version", env!("CARGO_PKG_VERSION"))], 1);
+    out.gauge(
         "uptime_seconds",
-        "gauge",
         "Seconds since start.",
         state.started.elapsed().as_secs_f64(),
     );
-    let mut response =
-        warp::reply::with_header(out, "content-type", "text/plain; version=0.0.4").into_response();
+
+    out.gauge(
+        "library_photos",
+        "Photos in the library (every folder, every album).",
+        state.schedule.library().status().photos,
+    );
+    out.gauge(
+        "photos",
+        "Photos in play (the library less the albums not chosen).",
+        schedule.photos,
+    );
+    out.gauge(
+        "photos_rendered",
+        "Distinct photos rendered.",
+        schedule.rendered,
+    );
+    out.gauge(
+        "photos_failed",
+        "Photos that could not be rendered.",
+        schedule.failed.len(),
+    );
+    out.counter(
+        "pictures_published_total",
+        "Pictures put on the timeline.",
+        schedule.published,
+    );
+
+    out.counter(
+        "renders_total",
+        "Photo renders finished, successful or not.",
+        renders.renders,
+    );
+    out.counter(
+        "render_failures_total",
+        "Photo renders that failed (bad file, over a budget, timed out).",
+        renders.failures,
+    );
+    out.histogram(
+        "render_seconds",
+        "Working time of each photo render (reading, decoding, fitting, encoding).",
+        renders.buckets(),
+        renders.renders,
+        renders.seconds,
+    );
+
+    out.gauge("cache_frames", "Frames in the cache.", cache.frames);
+    out.gauge("cache_bytes", "Bytes of frames in the cache.", cache.bytes);
+    out.gauge(
+        "cache_max_bytes",
+        "Byte bound of the cache.",
+        cache.max_bytes,
+    );
+    out.counter(
+        "cache_hits_total",
+        "Frame requests served without rendering.",
+        cache.hits,
+    );
+    out.counter(
+        "cache_misses_total",
+        "Frame requests that rendered.",
+        cache.misses,
+    );
+    out.counter(
+        "cache_evictions_total",
+        "Frames dropped to stay under the bound.",
+        cache.evictions,
+    );
+
+    out.gauge(
+        "clients",
+        "Stream clients connected now.",
+        state.clients.count(),
+    );
+    out.counter(
+        "stream_clients_total",
+        "Stream clients served since start.",
+        streams.served,
+    );
+    out.counter(
+        "stream_frames_sent_total",
+        "Parts (new pictures and re-sends) sent to stream clients.",
+        streams.frames,
+    );
+    out.counter(
+        "stream_bytes_sent_total",
+        "Bytes of stream bodies sent to stream clients.",
+        streams.bytes,
+    );
+    out.counter(
+        "stream_frames_skipped_total",
+        "Pictures stream clients never got because they were too slow.",
+        streams.skipped,
+    );
+
+    out.gauge("connections", "Connections open now.", connections.open());
+    out.counter(
+        "connections_accepted_total",
+        "Connections accepted.",
+        connections.accepted(),
+    );
+    out.counter(
+        "connections_overflow_total",
+        "Connections answered on the overflow path (every slot taken).",
+        connections.overflow(),
+    );
+    out.counters(
+        "requests_refused_total",
+        "Requests refused: streams past --max-clients (503), requests while every \
+         connection slot is taken (503), requests without valid credentials (401).",
+        "reason",
+        &[
+            ("max_clients", state.clients.refused()),
+            ("max_connections", connections.busy()),
+            ("unauthorized", connections.unauthorized()),
+        ],
+    );
+
+    let mut response = warp::reply::with_header(
+        out.0,
+        "content-type",
+        "text/plain; version=0.0.4; charset=utf-8",
+    )
+    .into_response();
     super::mjpeg::no_cache(&mut response);
     response
 }

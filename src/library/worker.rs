@@ -797,7 +797,7 @@ impl Worker {
             relative: p.relative,
         };
         if let Some(old) = self.photos.insert(key, Arc::new(photo)) {
-            tracing::debug!(path = %Escaped::path(&old.path()), "photo changed");
+            tracing::debug!(path = %Escaped::path(old.path()), "photo changed");
         }
         self.dirty = true;
     }

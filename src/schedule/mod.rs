@@ -69,7 +69,7 @@ pub struct Showing {
     /// Counts up by one for each new picture; a client that sees it jump has skipped frames.
     pub seq: u64,
     /// The photo shown, or `None` for a generated "nothing to show" frame.
-    pub photo: Option<PathBuf>,
+    pub photo: Option<Arc<Photo>>,
 }
 
 /// A photo that could not be shown, for `/api/status`.
@@ -91,9 +91,12 @@ pub struct Status {
     /// Photos that failed, with their reasons.
     pub failed: Vec<Failure>,
     /// The photo on screen.
-    pub current: Option<PathBuf>,
+    pub current: Option<Arc<Photo>>,
     /// Pictures published since start.
     pub published: u64,
+    /// When the picture changes next; `None` while nobody watches (the timeline holds still
+    /// until someone does).
+    pub next_change: Option<Instant>,
 }
 
 /// A failed photo and where it is in the library (to forget it when it leaves).
@@ -124,6 +127,8 @@ pub struct Schedule {
     /// The play order and the place in it. Only the timeline task uses it (a pool job while
     /// a view is re-sorted), so the lock is never contended.
     playlist: Arc<Mutex<Playlist>>,
+    /// When the current picture's interval ends, for the status.
+    next_change: Mutex<Option<Instant>>,
 }
 
 /// What the "nothing to show" frame says.
@@ -155,6 +160,7 @@ impl Schedule {
             viewer_arrived: Notify::new(),
             book: Mutex::new(Book::default()),
             playlist: Arc::new(Mutex::new(playlist)),
+            next_change: Mutex::new(None),
         })
     }
 
@@ -176,6 +182,18 @@ impl Schedule {
     /// What is played, in which order.
     pub fn playback(&self) -> &Playback {
         &self.playback
+    }
+
+    /// How the timeline moves.
+    pub fn timing(&self) -> &Timing {
+        &self.timing
+    }
+
+    fn set_next_change(&self, at: Option<Instant>) {
+        *self
+            .next_change
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = at;
     }
 
     /// Follows the timeline: the receiver holds the current picture (once the first one is
@@ -218,10 +236,14 @@ impl Schedule {
             failed,
             current: showing.as_ref().and_then(|s| s.photo.clone()),
             published: showing.as_ref().map_or(0, |s| s.seq),
+            next_change: *self
+                .next_change
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
         }
     }
 
-    fn publish(&self, frame: Frame, photo: Option<PathBuf>) {
+    fn publish(&self, frame: Frame, photo: Option<Arc<Photo>>) {
         self.tx.send_modify(|current| {
             let seq = current.as_ref().map_or(0, |s| s.seq) + 1;
             *current = Some(Showing { frame, seq, photo });
@@ -375,7 +397,7 @@ impl Schedule {
             };
             let mut current = match next {
                 Some((photo, frame)) => {
-                    self.publish(frame, Some(photo.id.path.clone()));
+                    self.publish(frame, Some(Arc::clone(&photo)));
                     nothing = None;
                     self.render_ahead();
                     self.save_place().await;
@@ -413,6 +435,7 @@ impl Schedule {
         let mut deadline = Some(Instant::now() + self.timing.interval);
         let far = Instant::now() + Duration::from_secs(86_400 * 365);
         loop {
+            self.set_next_change(deadline);
             tokio::select! {
                 () = tokio::time::sleep_until(deadline.unwrap_or(far).into()), if deadline.is_some() => {
                     if self.viewers() > 0 {
@@ -440,7 +463,7 @@ impl Schedule {
                         Some(now) if now.id != shown.id => {
                             let now = Arc::clone(now);
                             if let Some(frame) = self.frame(&now).await {
-                                self.publish(frame, Some(now.id.path.clone()));
+                                self.publish(frame, Some(Arc::clone(&now)));
                             }
                             *current = Some(now);
                         }
