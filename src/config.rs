@@ -431,6 +431,7 @@ impl ServeArgs {
                     watch: !self.no_watch,
                     rescan: self.rescan,
                     index: state.as_ref().map(|d| d.join("index.sqlite")),
+                    limits: self.frame.limits(),
                     ..Default::default()
                 },
                 playback: schedule::Playback {

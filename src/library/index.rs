@@ -202,41 +202,48 @@ impl Store {
                     latitude, longitude, album
              FROM photo WHERE path = ?1 OR (path >= ?2 AND path < ?3)",
         )?;
-        let rows = stmt.query_map(params![exact, lower, upper], |r| {
-            let format: Option<String> = r.get(3)?;
+        let mut rows = stmt.query(params![exact, lower, upper])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            // A format this build does not know: leave the row out and read the file again.
+            let format = match r
+                .get_ref(3)?
+                .as_str_or_null()
+                .map_err(rusqlite::Error::from)?
+            {
+                None => None,
+                Some(name) => match FORMATS.iter().find(|f| f.name() == name) {
+                    Some(f) => Some(*f),
+                    None => continue,
+                },
+            };
             let width: Option<u32> = r.get(4)?;
             let height: Option<u32> = r.get(5)?;
+            let dimensions = width.zip(height);
+            // HEIF rows written before HEIF headers were read have no size: read them again
+            // (a HEIF file whose header fails is kept with no format, so this is once).
+            if matches!(format, Some(Format::Heic | Format::Avif)) && dimensions.is_none() {
+                continue;
+            }
             let latitude: Option<f64> = r.get(9)?;
             let longitude: Option<f64> = r.get(10)?;
-            Ok((
+            out.push(Row {
+                path: path_from_bytes(
+                    r.get_ref(0)?
+                        .as_blob()
+                        .map_err(rusqlite::Error::from)?
+                        .to_vec(),
+                ),
+                size: r.get::<_, i64>(1)? as u64,
+                modified: r.get::<_, Option<i64>>(2)?.map(time_from_ns),
                 format,
-                Row {
-                    path: path_from_bytes(r.get::<_, Vec<u8>>(0)?),
-                    size: r.get::<_, i64>(1)? as u64,
-                    modified: r.get::<_, Option<i64>>(2)?.map(time_from_ns),
-                    format: None,
-                    dimensions: width.zip(height),
-                    orientation: r.get(6)?,
-                    taken: r.get(7)?,
-                    taken_exif: r.get(8)?,
-                    gps: latitude.zip(longitude),
-                    album: r.get(11)?,
-                },
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (format, mut row) = row?;
-            // A format this build does not know: leave the row out and read the file again.
-            match format {
-                None => out.push(row),
-                Some(name) => {
-                    if let Some(f) = FORMATS.iter().find(|f| f.name() == name) {
-                        row.format = Some(*f);
-                        out.push(row);
-                    }
-                }
-            }
+                dimensions,
+                orientation: r.get(6)?,
+                taken: r.get(7)?,
+                taken_exif: r.get(8)?,
+                gps: latitude.zip(longitude),
+                album: r.get(11)?,
+            });
         }
         Ok(out)
     }
@@ -388,6 +395,28 @@ mod tests {
             .write(&[], &[PathBuf::from("/p/a.jpg")])
             .expect("removes");
         assert_eq!(store.count().expect("counts"), 3);
+    }
+
+    #[test]
+    fn heif_rows_without_a_size_are_read_again() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store =
+            Store::open(&dir.path().join("index.sqlite"), &mut Vec::new()).expect("opens");
+        let mut sized = row("/p/a.heic");
+        sized.format = Some(Format::Heic);
+        let mut sizeless = row("/p/b.heic");
+        sizeless.format = Some(Format::Avif);
+        sizeless.dimensions = None;
+        let mut unreadable = row("/p/c.heic");
+        unreadable.format = None;
+        unreadable.dimensions = None;
+        store
+            .write(&[sized.clone(), sizeless, unreadable.clone()], &[])
+            .expect("writes");
+        assert_eq!(
+            store.load(Path::new("/p")).expect("loads"),
+            [sized, unreadable]
+        );
     }
 
     #[test]

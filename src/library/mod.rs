@@ -34,6 +34,7 @@ use tokio::sync::watch as channel;
 
 use crate::escape::Escaped;
 use crate::format::Format;
+use crate::render::Limits;
 pub use walk::{File, Found, PhotoId, Warning, natural_cmp, natural_cmp_paths, scan};
 
 /// How the library finds and follows the photos.
@@ -51,6 +52,9 @@ pub struct Options {
     pub settle: Duration,
     /// The index file; `None` keeps the index in memory only (nothing is written).
     pub index: Option<PathBuf>,
+    /// What reading a header may take (a HEIF header is read through libheif, within the
+    /// same file and picture sizes as rendering).
+    pub limits: Limits,
 }
 
 impl Default for Options {
@@ -62,6 +66,7 @@ impl Default for Options {
             rescan: Duration::from_secs(60),
             settle: Duration::from_secs(1),
             index: None,
+            limits: Limits::default(),
         }
     }
 }

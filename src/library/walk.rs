@@ -419,6 +419,46 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
     x.len().cmp(&y.len()).then_with(|| a.cmp(b))
 }
 
+/// A byte string whose plain byte order is the [`natural_cmp_paths`] order of `path`, so the
+/// library keeps and sorts 100,000 paths with `memcmp` instead of parsing both sides of every
+/// comparison again.
+///
+/// Each component becomes its natural form, a 0 byte, its own bytes (the tie-break) and a 0
+/// byte; a component ends before any character of a longer one (a 0 byte is below every
+/// character) and a path before any longer path. In the natural form a character is its
+/// lower-case byte and a run of digits is `0` followed by the length of the number without
+/// leading zeros (four bytes) and its digits: a run compares with any other character as a
+/// digit would (no other character lies between `0` and `9`), and with another run by
+/// length, then digit by digit.
+pub fn natural_key(path: &Path) -> Vec<u8> {
+    let mut key = Vec::with_capacity(path.as_os_str().len() * 2 + 8);
+    for part in path.components() {
+        let name = part.as_os_str().to_string_lossy();
+        let mut rest = name.as_bytes();
+        while let Some(&c) = rest.first() {
+            if c.is_ascii_digit() {
+                let (digits, after) = split_digits(rest);
+                let number = trim_zeros(digits);
+                key.push(b'0');
+                key.extend_from_slice(
+                    &u32::try_from(number.len())
+                        .unwrap_or(u32::MAX)
+                        .to_be_bytes(),
+                );
+                key.extend_from_slice(number);
+                rest = after;
+            } else {
+                key.push(c.to_ascii_lowercase());
+                rest = &rest[1..];
+            }
+        }
+        key.push(0);
+        key.extend_from_slice(name.as_bytes());
+        key.push(0);
+    }
+    key
+}
+
 fn split_digits(s: &[u8]) -> (&[u8], &[u8]) {
     let n = s.iter().take_while(|c| c.is_ascii_digit()).count();
     s.split_at(n)
@@ -479,6 +519,50 @@ mod tests {
         assert_eq!(natural_cmp_paths(a, b), Ordering::Less);
         // The folder `2023` sorts before `2023 trip`, whatever the file names inside.
         assert_eq!(natural_cmp_paths(b, c), Ordering::Less);
+    }
+
+    #[test]
+    fn natural_keys_sort_as_natural_cmp_paths() {
+        // Names from a small alphabet that hits every rule: digit runs with and without
+        // leading zeros, letters in both cases, characters on both sides of the digits
+        // (` `, `.`, `_`, `~`), non-ASCII, and folders.
+        const PIECES: &[&str] = &[
+            "a", "A", "b", "0", "00", "1", "7", "10", "09", "123", " ", ".", "_", "~", "é", "/",
+            "IMG_", "jpg",
+        ];
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut paths: Vec<PathBuf> = (0..600)
+            .map(|_| {
+                let n = 1 + next() % 6;
+                let name: String = (0..n)
+                    .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                    .collect();
+                PathBuf::from(name)
+            })
+            .collect();
+        paths.extend(
+            [
+                "IMG_2.jpg",
+                "img_10.jpg",
+                "a007",
+                "a7",
+                "2023/x",
+                "2023 trip/a",
+            ]
+            .map(PathBuf::from),
+        );
+        let keys: Vec<Vec<u8>> = paths.iter().map(|p| natural_key(p)).collect();
+        for (a, ka) in paths.iter().zip(&keys) {
+            for (b, kb) in paths.iter().zip(&keys) {
+                assert_eq!(ka.cmp(kb), natural_cmp_paths(a, b), "{a:?} vs {b:?}");
+            }
+        }
     }
 
     #[test]

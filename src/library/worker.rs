@@ -49,24 +49,20 @@ const BATCH: usize = 2000;
 /// Pending paths listed in the status.
 const PENDING_LISTED: usize = 20;
 
-/// The key of the photo map: natural name order, as snapshots list photos.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The key of the photo map: natural name order, as snapshots list photos, kept as bytes
+/// ([`walk::natural_key`]) so the map compares with `memcmp`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct NameKey {
     root: usize,
-    relative: PathBuf,
+    name: Box<[u8]>,
 }
 
-impl Ord for NameKey {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.root
-            .cmp(&other.root)
-            .then_with(|| walk::natural_cmp_paths(&self.relative, &other.relative))
-    }
-}
-
-impl PartialOrd for NameKey {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
+impl NameKey {
+    fn new(root: usize, relative: &Path) -> NameKey {
+        NameKey {
+            root,
+            name: walk::natural_key(relative).into_boxed_slice(),
+        }
     }
 }
 
@@ -119,6 +115,9 @@ pub(super) struct Worker {
     watchers: Vec<Watcher>,
     /// The watcher could not be started: said once, then every root is polled.
     watcher_failed: bool,
+    /// The watcher lost events (its queue overflowed, or reading it failed): every watched
+    /// root is walked once the current batch of events is handled.
+    rescan_watched: bool,
     headers_read: u64,
 }
 
@@ -218,6 +217,7 @@ impl Worker {
             control,
             watchers: Vec::new(),
             watcher_failed: false,
+            rescan_watched: false,
             headers_read: 0,
         };
         for i in 0..worker.roots.len() {
@@ -250,18 +250,12 @@ impl Worker {
                 TICK
             };
             match self.inbox.recv_timeout(wait) {
-                Ok(Message::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                Ok(Message::Events(Ok(events))) => {
-                    for event in events {
-                        self.on_event(event);
+                Ok(message) => {
+                    if !self.handle(message) {
+                        break;
                     }
                 }
-                Ok(Message::Events(Err(errors))) => {
-                    for e in errors {
-                        self.on_watch_error(&e);
-                    }
-                }
-                Ok(Message::Watching(watcher, roots)) => self.watching(watcher, roots),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
             if self.stopping() {
@@ -274,6 +268,33 @@ impl Worker {
             self.refresh_status();
         }
         self.flush();
+    }
+
+    /// Acts on one message; `false` when told to stop.
+    fn handle(&mut self, message: Message) -> bool {
+        match message {
+            Message::Stop => return false,
+            Message::Events(Ok(events)) => {
+                for event in events {
+                    self.on_event(event);
+                }
+            }
+            Message::Events(Err(errors)) => {
+                for e in errors {
+                    self.on_watch_error(&e);
+                }
+            }
+            Message::Watching(watcher, roots) => self.watching(watcher, roots),
+        }
+        // However many overflows a batch reported, the watched roots are walked once.
+        if std::mem::take(&mut self.rescan_watched) {
+            for i in 0..self.roots.len() {
+                if self.roots[i].mode == Mode::Watched {
+                    self.full_scan(i);
+                }
+            }
+        }
+        true
     }
 
     fn stopping(&self) -> bool {
@@ -301,12 +322,14 @@ impl Worker {
                 return;
             }
         };
+        let mut loaded: Vec<(NameKey, Arc<Photo>)> = Vec::with_capacity(rows.len());
         for row in rows {
             let relative = match row.path.strip_prefix(&canonical) {
                 Ok(r) if !r.as_os_str().is_empty() => r.to_path_buf(),
                 _ => row.path.file_name().map(PathBuf::from).unwrap_or_default(),
             };
             let album = self.album(i, &relative);
+            let key = NameKey::new(i, &relative);
             let photo = Photo {
                 id: PhotoId {
                     path: row.path,
@@ -314,7 +337,7 @@ impl Worker {
                     modified: row.modified,
                 },
                 root: i,
-                relative: relative.clone(),
+                relative,
                 info: Info {
                     format: row.format,
                     dimensions: row.dimensions,
@@ -326,8 +349,15 @@ impl Worker {
                 album,
                 added: 0,
             };
-            self.photos
-                .insert(NameKey { root: i, relative }, Arc::new(photo));
+            loaded.push((key, Arc::new(photo)));
+        }
+        // Sorting the byte keys first lets an empty map be built in one pass from sorted
+        // entries instead of 100,000 searches.
+        loaded.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if self.photos.is_empty() {
+            self.photos = loaded.into_iter().collect();
+        } else {
+            self.photos.extend(loaded);
         }
         self.dirty = true;
     }
@@ -563,11 +593,7 @@ impl Worker {
     fn on_event(&mut self, event: DebouncedEvent) {
         if event.need_rescan() {
             tracing::info!("the file-system event queue overflowed; rescanning");
-            for i in 0..self.roots.len() {
-                if self.roots[i].mode == Mode::Watched {
-                    self.full_scan(i);
-                }
-            }
+            self.rescan_watched = true;
             return;
         }
         let writing = match event.kind {
@@ -599,6 +625,11 @@ impl Worker {
                     self.roots[i].due = Instant::now();
                 }
             }
+        } else if matches!(e.kind, notify_debouncer_full::notify::ErrorKind::Io(_)) {
+            // Reading the event stream failed: what it held is lost, so only a walk can say
+            // what changed.
+            tracing::info!("{why}; rescanning");
+            self.rescan_watched = true;
         } else {
             tracing::debug!("watch error: {why}");
         }
@@ -676,18 +707,15 @@ impl Worker {
     /// Notes a file that may be new or changed. `writing`: what an event said (`None` for a
     /// walk, which says nothing about writers).
     fn candidate(&mut self, file: walk::File, writing: Option<bool>) {
-        let key = NameKey {
-            root: file.root,
-            relative: file.relative,
-        };
+        let key = NameKey::new(file.root, &file.relative);
         if self.photos.get(&key).is_some_and(|p| p.id == file.id) && writing != Some(true) {
             self.pending.remove(&file.id.path);
             return;
         }
         let now = Instant::now();
         let entry = self.pending.entry(file.id.path).or_insert_with(|| Pending {
-            root: key.root,
-            relative: key.relative,
+            root: file.root,
+            relative: file.relative,
             size: file.id.size,
             modified: file.id.modified,
             since: now,
@@ -751,7 +779,7 @@ impl Worker {
         };
         // The header is read now, once, for this identity; a file that is no image is
         // still listed, and rendering says why it cannot be shown.
-        let header = header::probe_file(path).ok();
+        let header = header::probe_file(path, &self.options.limits).ok();
         self.headers_read += 1;
         let file_time = p
             .modified
@@ -766,6 +794,7 @@ impl Worker {
             gps: header.and_then(|h| h.gps),
         };
         let album = self.album(p.root, &p.relative);
+        let key = NameKey::new(p.root, &p.relative);
         let photo = Photo {
             id: PhotoId {
                 path: path.to_path_buf(),
@@ -773,7 +802,7 @@ impl Worker {
                 modified: p.modified,
             },
             root: p.root,
-            relative: p.relative.clone(),
+            relative: p.relative,
             info,
             album: Arc::clone(&album),
             added: self.generation + 1,
@@ -792,10 +821,6 @@ impl Worker {
                 album: album.to_string(),
             });
         }
-        let key = NameKey {
-            root: p.root,
-            relative: p.relative,
-        };
         if let Some(old) = self.photos.insert(key, Arc::new(photo)) {
             tracing::debug!(path = %Escaped::path(old.path()), "photo changed");
         }
@@ -832,14 +857,16 @@ impl Worker {
         let mut parts = relative.components();
         let first = parts.next();
         let name = match (first, parts.next()) {
-            (Some(folder), Some(_)) => folder.as_os_str().to_string_lossy().into_owned(),
+            (Some(folder), Some(_)) => folder.as_os_str().to_string_lossy(),
             _ => return Arc::clone(&self.roots[i].album),
         };
-        Arc::clone(
-            self.albums
-                .entry(name)
-                .or_insert_with_key(|name| Arc::from(name.as_str())),
-        )
+        // Looked up before anything is allocated: nearly every photo's album is known.
+        if let Some(album) = self.albums.get(name.as_ref()) {
+            return Arc::clone(album);
+        }
+        let album: Arc<str> = Arc::from(name.as_ref());
+        self.albums.insert(name.into_owned(), Arc::clone(&album));
+        album
     }
 
     /// Writes what changed to the index. A failing index is dropped (said once); the library
@@ -925,5 +952,97 @@ impl Worker {
         status.headers_read = self.headers_read;
         status.index = self.store.as_ref().map(|s| s.path().to_path_buf());
         status.rescan = self.options.rescan;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicBool;
+
+    use notify_debouncer_full::notify::event::Flag;
+    use notify_debouncer_full::notify::{self, Event};
+
+    use super::*;
+    use crate::library::Status;
+
+    /// A real photo at `path`, last written an hour ago (so it counts as complete at once).
+    fn photo(path: &Path) {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/exif-orientation/Landscape_1.jpg");
+        std::fs::copy(fixture, path).expect("copy");
+        let file = std::fs::File::options()
+            .write(true)
+            .open(path)
+            .expect("open");
+        file.set_modified(SystemTime::now() - Duration::from_secs(3600))
+            .expect("set mtime");
+    }
+
+    fn names(rx: &channel::Receiver<Arc<Snapshot>>) -> Vec<String> {
+        rx.borrow()
+            .photos
+            .iter()
+            .map(|p| p.relative.display().to_string())
+            .collect()
+    }
+
+    /// A worker on `root` driven by hand: its first walk done, no watcher of its own, so the
+    /// only events it gets are the ones a test hands it, as the watcher's handler would.
+    fn worker(root: &Path) -> (Worker, channel::Receiver<Arc<Snapshot>>) {
+        let (control, inbox) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            status: Mutex::new(Status::default()),
+            stop: AtomicBool::new(false),
+        });
+        let options = Options {
+            roots: vec![root.to_path_buf()],
+            ..Options::default()
+        };
+        let (mut worker, rx) = Worker::open(options, shared, control, inbox).expect("opens");
+        worker.full_scan(0);
+        worker.complete = true;
+        worker.publish(true);
+        assert_eq!(worker.roots[0].mode, Mode::Watched);
+        (worker, rx)
+    }
+
+    #[test]
+    fn an_event_queue_overflow_walks_the_watched_roots_again() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        photo(&dir.path().join("IMG_1.jpg"));
+        let (mut worker, rx) = worker(dir.path());
+        assert_eq!(names(&rx), ["IMG_1.jpg"]);
+
+        // Added while the kernel's queue was full: no event names it.
+        std::fs::create_dir(dir.path().join("trip")).expect("mkdir");
+        photo(&dir.path().join("trip/IMG_2.jpg"));
+        assert!(worker.handle(Message::Events(Ok(Vec::new()))));
+        worker.publish(false);
+        assert_eq!(names(&rx), ["IMG_1.jpg"], "nothing said it was there");
+
+        // What the debouncer passes on from inotify's IN_Q_OVERFLOW.
+        let overflow = Event::new(EventKind::Other).set_flag(Flag::Rescan);
+        let events = vec![DebouncedEvent::new(overflow, Instant::now())];
+        assert!(worker.handle(Message::Events(Ok(events))));
+        worker.publish(true);
+        assert_eq!(names(&rx), ["IMG_1.jpg", "trip/IMG_2.jpg"]);
+        let added = &rx.borrow().photos[1];
+        assert_eq!(&*added.album, "trip");
+        assert_eq!(added.info.format, Some(Format::Jpeg));
+        assert_eq!(worker.headers_read, 2);
+    }
+
+    #[test]
+    fn a_failed_read_of_the_event_stream_walks_the_watched_roots_again() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        photo(&dir.path().join("a.jpg"));
+        let (mut worker, rx) = worker(dir.path());
+        photo(&dir.path().join("b.jpg"));
+        std::fs::remove_file(dir.path().join("a.jpg")).expect("rm");
+        let lost = notify::Error::io(io::Error::other("read failed"));
+        assert!(worker.handle(Message::Events(Err(vec![lost]))));
+        worker.publish(true);
+        assert_eq!(names(&rx), ["b.jpg"]);
     }
 }

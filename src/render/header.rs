@@ -6,14 +6,14 @@
 //! and for a JPEG whose frame header lies beyond it, seeks from segment to segment. EXIF
 //! blocks go through [`super::exif`], the same reader rendering uses.
 //!
-//! HEIC and AVIF are recognised but not yet probed: they come back with their format and no
-//! size or date, and [`heif_header`] is the hook where a libheif-based probe belongs.
+//! HEIC and AVIF keep their header in boxes that libheif reads ([`super::heif::probe`]): the
+//! upright size of the primary picture and its EXIF item, without touching the coded picture.
 
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use super::exif::{self, Metadata};
-use super::{Error, FileError, Size};
+use super::{Error, FileError, Limits, Size, heif};
 use crate::file::{OpenError, open_regular};
 use crate::format::Format;
 
@@ -26,7 +26,9 @@ const HEAD: usize = 64 * 1024;
 pub struct Header {
     /// The format, from the content.
     pub format: Format,
-    /// The stored pixel size (before orientation), when the header was read.
+    /// The stored pixel size (before orientation), when the header was read. For HEIC and
+    /// AVIF the upright size: libheif turns the picture itself, and their orientation is
+    /// `None`.
     pub size: Option<Size>,
     /// The raw EXIF orientation (1–8 when valid).
     pub orientation: Option<u16>,
@@ -51,8 +53,8 @@ impl Header {
     }
 }
 
-/// Probes the file at `path`; the error names the file.
-pub fn probe_file(path: &Path) -> Result<Header, FileError> {
+/// Probes the file at `path` within `limits`; the error names the file.
+pub fn probe_file(path: &Path, limits: &Limits) -> Result<Header, FileError> {
     let with_path = |source: Error| FileError {
         path: path.to_path_buf(),
         source,
@@ -63,11 +65,12 @@ pub fn probe_file(path: &Path) -> Result<Header, FileError> {
             OpenError::Io(e) => Error::Io(e),
         })
     })?;
-    probe(&mut file).map_err(with_path)
+    probe(&mut file, limits).map_err(with_path)
 }
 
-/// Probes a photo from a reader positioned at its start.
-pub fn probe<R: Read + Seek>(reader: &mut R) -> Result<Header, Error> {
+/// Probes a photo from a reader positioned at its start. `limits` bound what a HEIF probe
+/// reads (the file's size and the picture's).
+pub fn probe<R: Read + Seek>(reader: &mut R, limits: &Limits) -> Result<Header, Error> {
     let mut head = Vec::with_capacity(HEAD);
     reader.by_ref().take(HEAD as u64).read_to_end(&mut head)?;
     let format = Format::sniff(&head).ok_or_else(|| {
@@ -100,14 +103,36 @@ pub fn probe<R: Read + Seek>(reader: &mut R) -> Result<Header, Error> {
             let meta = meta(Some(&head));
             Header::new(format, meta.tiff_size, meta)
         }
-        Format::Heic | Format::Avif => heif_header(format, &head),
+        Format::Heic | Format::Avif => heif_header(format, reader, limits)?,
     })
 }
 
-/// HEIF (HEIC, AVIF) headers: the format only, until libheif reads the `ispe` and EXIF
-/// items. The hook a HEIF probe replaces.
-pub fn heif_header(format: Format, _head: &[u8]) -> Header {
-    Header::new(format, None, Metadata::default())
+/// HEIF (HEIC, AVIF) headers, read by libheif from the boxes. The EXIF orientation is left
+/// out: libheif applies the container's rotation, and the size is already upright.
+fn heif_header<R: Read + Seek>(
+    format: Format,
+    reader: &mut R,
+    limits: &Limits,
+) -> Result<Header, Error> {
+    let len = reader.seek(SeekFrom::End(0))?;
+    if len > limits.max_file_bytes {
+        return Err(Error::FileTooLarge {
+            size: len,
+            limit: limits.max_file_bytes,
+        });
+    }
+    reader.seek(SeekFrom::Start(0))?;
+    let probe = heif::probe(reader, len, format, limits)?;
+    let meta = probe
+        .exif
+        .as_deref()
+        .and_then(|b| exif::metadata(b).ok())
+        .unwrap_or_default();
+    let size = Some((probe.size.width, probe.size.height));
+    Ok(Header {
+        orientation: None,
+        ..Header::new(format, size, meta)
+    })
 }
 
 /// Walks the JPEG segments up to the frame header, reading beyond the head only when needed.
@@ -274,7 +299,7 @@ mod tests {
     use std::io::Cursor;
 
     fn probe_bytes(bytes: &[u8]) -> Header {
-        probe(&mut Cursor::new(bytes)).expect("probes")
+        probe(&mut Cursor::new(bytes), &Limits::default()).expect("probes")
     }
 
     /// A JPEG head: SOI, an APP1 EXIF segment, `padding` bytes of APP2, then SOF0.
@@ -327,11 +352,78 @@ mod tests {
     #[test]
     fn the_real_fixtures() {
         let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let h = probe_file(&fixtures.join("exif-orientation/Landscape_6.jpg")).expect("probes");
+        let limits = Limits::default();
+        let h = probe_file(&fixtures.join("exif-orientation/Landscape_6.jpg"), &limits)
+            .expect("probes");
         assert_eq!(h.orientation, Some(6));
         assert!(h.size.is_some());
-        let h = probe_file(&fixtures.join("edge/iphone-IMG_5195.HEIC")).expect("probes");
-        assert_eq!((h.format, h.size), (Format::Heic, None));
+    }
+
+    /// A Read + Seek that counts the bytes read through it.
+    struct Counting<R> {
+        inner: R,
+        read: u64,
+    }
+
+    impl<R: Read> Read for Counting<R> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.read += n as u64;
+            Ok(n)
+        }
+    }
+
+    impl<R: Seek> Seek for Counting<R> {
+        fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+            self.inner.seek(pos)
+        }
+    }
+
+    #[test]
+    fn an_iphone_heic_gives_its_upright_size_and_date_from_its_boxes() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/edge/iphone-IMG_5195.HEIC");
+        let bytes = std::fs::read(&path).expect("fixture");
+        let mut reader = Counting {
+            inner: Cursor::new(&bytes),
+            read: 0,
+        };
+        let h = probe(&mut reader, &Limits::default()).expect("probes");
+        assert_eq!(h.format, Format::Heic);
+        // A grid of 512×512 tiles, shown 2566×3313 (`ispe`, no turn).
+        assert_eq!(
+            h.size,
+            Some(Size {
+                width: 2566,
+                height: 3313
+            })
+        );
+        assert_eq!(h.orientation, None);
+        // DateTimeOriginal 2021:04:11 15:47:53 at OffsetTimeOriginal -05:00.
+        assert_eq!(h.taken, exif::parse_datetime("2021:04:11 20:47:53"));
+        // The head, the boxes and the EXIF item; none of the coded picture.
+        assert!(
+            reader.read < 128 * 1024 && reader.read < bytes.len() as u64 / 4,
+            "read {} of {} bytes",
+            reader.read,
+            bytes.len()
+        );
+        let small = Limits {
+            max_pixels: 1_000_000,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            probe(&mut Cursor::new(&bytes), &small),
+            Err(Error::TooLarge { .. })
+        ));
+        let tiny = Limits {
+            max_file_bytes: 1000,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            probe(&mut Cursor::new(&bytes), &tiny),
+            Err(Error::FileTooLarge { .. })
+        ));
     }
 
     #[test]
@@ -355,7 +447,7 @@ mod tests {
             Some((300, 200))
         );
         assert!(matches!(
-            probe(&mut Cursor::new(b"plain text")),
+            probe(&mut Cursor::new(b"plain text"), &Limits::default()),
             Err(Error::NotAnImage(_))
         ));
     }

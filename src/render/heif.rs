@@ -29,9 +29,12 @@
 //! - **Damaged files fail.** Decoding is strict: a grid with a missing or broken tile (an
 //!   interrupted copy) is an error rather than a picture with black holes.
 
+use std::io::{Read, Seek};
+
 use libheif_rs::{
     ColorPrimaries, ColorProfileNCLX, ColorSpace, DecodingOptions, HeifContext, HeifError,
-    HeifErrorCode, HeifErrorSubCode, ImageHandle, LibHeif, RgbChroma, TransferCharacteristics,
+    HeifErrorCode, HeifErrorSubCode, ImageHandle, LibHeif, RgbChroma, StreamReader,
+    TransferCharacteristics,
 };
 
 use super::color::{Cicp, Profile};
@@ -60,7 +63,7 @@ pub(super) struct Header {
 /// and says what decoding it will take; a picture over the limits is refused here already.
 pub(super) fn header(bytes: &[u8], format: Format, limits: &Limits) -> Result<Header, Error> {
     let failed = |e: HeifError| heif_error(e, format);
-    let context = context(bytes, format, limits)?;
+    let context = context(format, limits, |c| c.read_bytes(bytes))?;
     let handle = context.primary_image_handle().map_err(failed)?;
     check_size(&handle, limits)?;
     let coded = match (handle.ispe_width(), handle.ispe_height()) {
@@ -77,8 +80,61 @@ pub(super) fn header(bytes: &[u8], format: Format, limits: &Limits) -> Result<He
     })
 }
 
-/// A libheif context over `bytes`, with its security limits set before it reads anything.
-fn context<'a>(bytes: &'a [u8], format: Format, limits: &Limits) -> Result<HeifContext<'a>, Error> {
+/// What the library's index keeps of a HEIC or AVIF file, read without decoding it.
+#[derive(Debug, Clone)]
+pub(super) struct Probe {
+    /// The upright size, after libheif's rotation and crop.
+    pub size: Size,
+    /// The EXIF block of the primary picture (a TIFF structure), when it has one.
+    pub exif: Option<Vec<u8>>,
+}
+
+/// Reads the boxes of a HEIC or AVIF file of `len` bytes through `reader`, and its EXIF item.
+///
+/// libheif reads the file through the reader as it needs it: the `ftyp` and `meta` boxes and
+/// the bytes of the EXIF item, never the coded picture (the `mdat` box is skipped by its
+/// length), so a 2 MB iPhone photo costs a few KiB of reading. The picture size is checked
+/// against the limits as it is for rendering.
+pub(super) fn probe<R: Read + Seek>(
+    reader: R,
+    len: u64,
+    format: Format,
+    limits: &Limits,
+) -> Result<Probe, Error> {
+    let failed = |e: HeifError| heif_error(e, format);
+    let context = context(format, limits, |c| {
+        c.read_reader(Box::new(StreamReader::new(reader, len)))
+    })?;
+    let handle = context.primary_image_handle().map_err(failed)?;
+    check_size(&handle, limits)?;
+    Ok(Probe {
+        size: Size {
+            width: handle.width(),
+            height: handle.height(),
+        },
+        exif: exif_block(&handle),
+    })
+}
+
+/// The primary picture's EXIF block as a TIFF structure. In HEIF the item starts with a
+/// four-byte offset to the TIFF header (past an optional `Exif\0\0`).
+fn exif_block(handle: &ImageHandle) -> Option<Vec<u8>> {
+    let mut ids = [0; 1];
+    if handle.metadata_block_ids(&mut ids, b"Exif") == 0 {
+        return None;
+    }
+    let item = handle.metadata(ids[0]).ok()?;
+    let offset = u32::from_be_bytes(item.get(..4)?.try_into().ok()?) as usize;
+    let start = offset.checked_add(4)?;
+    item.get(start..).map(<[u8]>::to_vec)
+}
+
+/// A libheif context with its security limits set before `read` gives it anything to read.
+fn context<'a>(
+    format: Format,
+    limits: &Limits,
+    read: impl FnOnce(&mut HeifContext<'a>) -> Result<(), HeifError>,
+) -> Result<HeifContext<'a>, Error> {
     let failed = |e: HeifError| heif_error(e, format);
     let mut context: HeifContext<'a> = HeifContext::new().map_err(failed)?;
     let mut security = context.security_limits();
@@ -91,7 +147,7 @@ fn context<'a>(bytes: &'a [u8], format: Format, limits: &Limits) -> Result<HeifC
     );
     context.set_security_limits(&security).map_err(failed)?;
     context.set_max_decoding_threads(0);
-    context.read_bytes(bytes).map_err(failed)?;
+    read(&mut context).map_err(failed)?;
     Ok(context)
 }
 
@@ -106,7 +162,7 @@ pub(super) fn decode(
     // Registers the built-in codecs; libheif counts these, so concurrent decodes share one
     // registration and the last one to finish releases it.
     let lib = LibHeif::new();
-    let context = context(bytes, format, limits)?;
+    let context = context(format, limits, |c| c.read_bytes(bytes))?;
     let handle = context.primary_image_handle().map_err(failed)?;
     check_size(&handle, limits)?;
     // The size after libheif's rotation and crop: the upright size.
