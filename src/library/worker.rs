@@ -143,7 +143,7 @@ impl Worker {
                 .unwrap_or_else(|| given.display().to_string());
             if canonical.is_none() {
                 tracing::warn!(
-                    root = %Escaped::path(&given),
+                    root = %Escaped::path(given),
                     "photo folder not found; it is picked up when it appears"
                 );
             }
@@ -768,7 +768,7 @@ impl Worker {
             relative: p.relative,
         };
         if let Some(old) = self.photos.insert(key, Arc::new(photo)) {
-            tracing::debug!(path = %Escaped::path(&old.path()), "photo changed");
+            tracing::debug!(path = %Escaped::path(old.path()), "photo changed");
         }
         self.dirty = true;
     }
