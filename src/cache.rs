@@ -3,7 +3,8 @@
 //! Rendering is the expensive part of serving (tens of milliseconds of CPU a photo); sending is
 //! a copy. Frames are kept in an LRU bounded by their encoded size (`--cache-size`), keyed by
 //! the photo's identity (path, size, modification time) and the output [`Spec`], so an edited
-//! photo or a different frame size never gets a stale frame. Two requests for a frame that is
+//! photo or a different frame size never gets a stale frame, and the renditions of one
+//! timeline (a frame size, fit, quality and background each) share one cache and one bound. Two requests for a frame that is
 //! being rendered share that one render instead of starting a second.
 //!
 //! The lock is a `std::sync::Mutex` held only for O(1) map work, never across an await and
@@ -111,9 +112,19 @@ impl Cache {
 
     /// The frame of `photo`: from the cache, from a render under way, or rendered now.
     pub async fn frame(self: &Arc<Self>, photo: &PhotoId) -> Result<Frame, RenderFailure> {
+        self.frame_as(photo, *self.pool.spec()).await
+    }
+
+    /// The frame of `photo` in frames of `spec` (another rendition of the timeline), cached
+    /// and shared like the pool's own.
+    pub async fn frame_as(
+        self: &Arc<Self>,
+        photo: &PhotoId,
+        spec: Spec,
+    ) -> Result<Frame, RenderFailure> {
         let key = Key {
             photo: photo.clone(),
-            spec: *self.pool.spec(),
+            spec,
         };
         let pending = {
             let mut inner = self.lock();
@@ -130,7 +141,7 @@ impl Cache {
                 let path = photo.path.clone();
                 let job_key = key.clone();
                 let pending = async move {
-                    let result = cache.pool.render(path).await.map(|r| r.frame);
+                    let result = cache.pool.render_as(path, spec).await.map(|r| r.frame);
                     cache.finish(job_key, &result);
                     result
                 }
@@ -170,9 +181,14 @@ impl Cache {
 
     /// Whether the frame of `photo` is cached (does not count as a hit).
     pub fn contains(&self, photo: &PhotoId) -> bool {
+        self.contains_as(photo, *self.pool.spec())
+    }
+
+    /// Whether the frame of `photo` in frames of `spec` is cached (does not count as a hit).
+    pub fn contains_as(&self, photo: &PhotoId, spec: Spec) -> bool {
         let key = Key {
             photo: photo.clone(),
-            spec: *self.pool.spec(),
+            spec,
         };
         self.lock().frames.contains(&key)
     }

@@ -269,6 +269,14 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..), help_heading = heading::LIMITS)]
     pub max_clients: u32,
 
+    /// Frame formats (renditions: a size, fit, quality and background asked for with ?size=,
+    /// ?fit=, ?quality=, ?background=) rendered at once, the default one included; past it a
+    /// stream asking for a new one gets 503 with Retry-After. One unused for a minute is
+    /// dropped.
+    #[arg(long, env = "FRAMECAST_MAX_STREAMS", default_value_t = 8, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=64), help_heading = heading::LIMITS)]
+    pub max_streams: u32,
+
     /// Connections of any kind served at once [default: half the open-file limit left after
     /// a reserve, at most 4096]. Past it /healthz still answers and the rest get 503.
     #[arg(long, env = "FRAMECAST_MAX_CONNECTIONS", value_name = "N",
@@ -448,6 +456,10 @@ impl ServeArgs {
                 },
                 timing: schedule::Timing {
                     interval: self.interval,
+                    ..Default::default()
+                },
+                renditions: schedule::rendition::Limits {
+                    max: self.max_streams as usize,
                     ..Default::default()
                 },
                 http: http::Options {

@@ -359,7 +359,17 @@ impl Pool {
     /// Reads and renders the photo at `path` on a worker, within the memory and time
     /// budgets.
     pub async fn render(&self, path: PathBuf) -> Result<render::Rendered, RenderFailure> {
-        let renderer = Arc::clone(&self.renderer);
+        self.render_as(path, *self.spec()).await
+    }
+
+    /// Like [`Pool::render`], into frames of `spec` instead of the pool's own (another
+    /// rendition of the same timeline), with the same input limits and budgets.
+    pub async fn render_as(
+        &self,
+        path: PathBuf,
+        spec: Spec,
+    ) -> Result<render::Rendered, RenderFailure> {
+        let renderer = self.renderer_for(spec);
         let budget = Arc::clone(&self.budget);
         let job_path = path.clone();
         let (result, working) = self
@@ -443,9 +453,27 @@ impl Pool {
         }
     }
 
+    /// The renderer for frames of `spec`: the pool's own, or one like it of another spec.
+    fn renderer_for(&self, spec: Spec) -> Arc<Renderer> {
+        if spec == *self.spec() {
+            Arc::clone(&self.renderer)
+        } else {
+            Arc::new(Renderer::new(spec, *self.renderer.limits()))
+        }
+    }
+
     /// Renders a placeholder frame that shows `lines` of text, on a worker.
     pub async fn placeholder(&self, lines: Vec<String>) -> Result<Frame, RenderFailure> {
-        let renderer = Arc::clone(&self.renderer);
+        self.placeholder_as(lines, *self.spec()).await
+    }
+
+    /// Like [`Pool::placeholder`], in frames of `spec`.
+    pub async fn placeholder_as(
+        &self,
+        lines: Vec<String>,
+        spec: Spec,
+    ) -> Result<Frame, RenderFailure> {
+        let renderer = self.renderer_for(spec);
         match self
             .run(move || render::placeholder(renderer.spec(), &lines))
             .await

@@ -16,7 +16,7 @@ use crate::http;
 use crate::library::{self, Library};
 use crate::pool::{self, Pool};
 use crate::render::{Limits, Renderer, Spec};
-use crate::schedule::{Playback, Resume, Schedule, Timing};
+use crate::schedule::{Playback, Resume, Schedule, Timing, rendition};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +54,9 @@ pub struct Settings {
     pub cache: cache::Limits,
     /// Timeline pacing.
     pub timing: Timing,
+    /// How many renditions of the timeline (frame formats) at once, and for how long an
+    /// unused one is kept.
+    pub renditions: rendition::Limits,
     /// HTTP options.
     pub http: http::Options,
 }
@@ -106,6 +109,7 @@ pub async fn start(
         settings.timing,
         settings.playback,
         resume,
+        settings.renditions,
     );
     let state = http::State::new(Arc::clone(&schedule), cache, settings.http, cancel.clone());
     let timeline = tokio::spawn(Arc::clone(&schedule).run(cancel.clone()));

@@ -48,6 +48,11 @@ pub async fn recover(rejection: Rejection) -> Result<impl Reply, Infallible> {
     Ok(warp::reply::with_status(format!("{message}\n"), status))
 }
 
+/// 400 with the reason, for a response built outside a filter chain.
+pub fn bad_request(error: &Error) -> warp::reply::Response {
+    warp::reply::with_status(format!("{error}\n"), StatusCode::BAD_REQUEST).into_response()
+}
+
 /// 503 with `Retry-After`, for a server at one of its caps: a client that honours it comes
 /// back later instead of hammering, and the connection is closed to free its slot.
 pub fn busy(message: &str) -> warp::reply::Response {

@@ -19,7 +19,7 @@
 
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -56,25 +56,13 @@ impl Default for Options {
     }
 }
 
-/// The part of the current picture, built once per picture and shared by every client.
-#[derive(Default)]
-pub struct Parts {
-    last: Mutex<Option<(u64, Bytes)>>,
-}
-
-impl Parts {
-    /// The multipart part of `showing`.
-    pub fn of(&self, showing: &Showing) -> Bytes {
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((seq, part)) = last.as_ref()
-            && *seq == showing.seq
-        {
-            return part.clone();
-        }
-        let part = part(&showing.frame.jpeg);
-        *last = Some((showing.seq, part.clone()));
-        part
-    }
+/// The multipart part of `showing`, built by the first client that sends it and shared by
+/// every client of its rendition.
+pub fn part_of(showing: &Showing) -> Bytes {
+    showing
+        .wire
+        .get_or_init(|| part(&showing.frame.jpeg))
+        .clone()
 }
 
 /// One part: headers, the JPEG, and the delimiter that ends it, in one buffer.
@@ -123,14 +111,12 @@ pub fn no_cache(response: &mut warp::reply::Response) {
 /// The endless response for one client.
 pub fn response(
     rx: watch::Receiver<Option<Showing>>,
-    parts: Arc<Parts>,
     options: Options,
     cancel: CancellationToken,
     guard: ClientGuard,
 ) -> warp::reply::Response {
     let state = ClientState {
         rx,
-        parts,
         options,
         cancel,
         guard,
@@ -147,7 +133,6 @@ pub fn response(
 
 struct ClientState {
     rx: watch::Receiver<Option<Showing>>,
-    parts: Arc<Parts>,
     options: Options,
     cancel: CancellationToken,
     /// Held for the life of the stream: dropping it unlists the client.
@@ -218,7 +203,7 @@ impl ClientState {
             self.repeat_at = Some(now + self.options.repeat_after);
         }
         self.refresh_at = now + self.options.refresh;
-        let part = self.parts.of(showing);
+        let part = part_of(showing);
         self.guard.wrote(part.len(), true);
         (Ok(part), self)
     }

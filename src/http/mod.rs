@@ -19,6 +19,10 @@
 //! path, however encoded, can reach the disk.
 //!
 //! The mjpg-streamer URLs (`/?action=…`) are what IP-camera apps and Home Assistant expect.
+//!
+//! The stream, the snapshot and the page take `?size=`, `?fit=`, `?quality=` and
+//! `?background=` ([`rendition`]): a screen asks for frames of its own, which the schedule's
+//! rendition of that spec publishes (created on first use, bounded in number).
 
 pub mod access;
 pub mod clients;
@@ -27,6 +31,7 @@ pub mod error;
 pub mod listen;
 pub mod mjpeg;
 pub mod page;
+pub mod rendition;
 pub mod status;
 pub mod viewers;
 
@@ -41,13 +46,12 @@ use warp::http::{Method, StatusCode};
 use warp::{Filter, Rejection, Reply};
 
 use crate::cache::Cache;
-use crate::render::Size;
+use crate::render::{Size, Spec};
 use crate::schedule::Schedule;
 pub use access::Access;
 use clients::Clients;
 pub use error::Error;
 pub use listen::serve;
-use mjpeg::Parts;
 use viewers::Viewers;
 
 /// HTTP options.
@@ -91,8 +95,6 @@ pub struct State {
     clients: Arc<Clients>,
     /// The streams viewer pages tagged, and this process's instance id.
     viewers: Viewers,
-    /// The current picture framed as a multipart part, built once for all clients.
-    parts: Arc<Parts>,
     options: Options,
     /// Ends every stream at shutdown.
     cancel: CancellationToken,
@@ -117,7 +119,6 @@ impl State {
             cache,
             clients: Arc::new(Clients::default()),
             viewers: Viewers::default(),
-            parts: Arc::new(Parts::default()),
             connections: listen::Connections::new(options.max_connections),
             options,
             cancel,
@@ -183,17 +184,19 @@ pub fn routes(
              path: warp::path::FullPath,
              query: HashMap<String, String>,
              state: Arc<State>| {
-                let client = query.get("client").map(String::as_str);
-                stream(&state, &method, peer, path.as_str(), client)
+                stream(&state, &method, peer, path.as_str(), &query)
             },
         );
 
     let snapshot_route = warp::path("snapshot.jpg")
         .and(warp::path::end())
         .and(get_or_head)
+        .and(query)
         .and(with_state.clone())
         .and_then(
-            |method: Method, state: Arc<State>| async move { snapshot(&state, &method).await },
+            |method: Method, query: HashMap<String, String>, state: Arc<State>| async move {
+                snapshot(&state, &method, &query).await
+            },
         );
 
     let raw_query = warp::query::raw().or(warp::any().map(String::new)).unify();
@@ -210,12 +213,14 @@ pub fn routes(
              peer: Option<Peer>,
              state: Arc<State>| async move {
                 match action(&query)? {
-                    Action::Page => Ok(page::page(&raw_query)),
-                    Action::Stream => {
-                        let client = query.get("client").map(String::as_str);
-                        Ok(stream(&state, &method, peer, "/?action=stream", client))
+                    Action::Page => {
+                        // The page passes its query on to its stream: refuse a bad one here,
+                        // where a person reads the reason, not in an image that never loads.
+                        spec_of(&state, &query).map_err(warp::reject::custom)?;
+                        Ok(page::page(&raw_query))
                     }
-                    Action::Snapshot => snapshot(&state, &method).await,
+                    Action::Stream => Ok(stream(&state, &method, peer, "/?action=stream", &query)),
+                    Action::Snapshot => snapshot(&state, &method, &query).await,
                 }
             },
         );
@@ -280,13 +285,22 @@ fn action(query: &HashMap<String, String>) -> Result<Action, Rejection> {
     }
 }
 
+/// The rendition `query` asks for (the default without any rendition parameter).
+fn spec_of(state: &State, query: &HashMap<String, String>) -> Result<Spec, Error> {
+    rendition::spec(query, state.cache.pool().spec()).map_err(Error::BadQuery)
+}
+
 fn stream(
     state: &Arc<State>,
     method: &Method,
     peer: Option<Peer>,
     path: &str,
-    client: Option<&str>,
+    query: &HashMap<String, String>,
 ) -> warp::reply::Response {
+    let spec = match spec_of(state, query) {
+        Ok(spec) => spec,
+        Err(e) => return error::bad_request(&e),
+    };
     if method == Method::HEAD {
         let mut response = warp::reply::Response::new(Default::default());
         mjpeg::stream_headers(&mut response);
@@ -299,27 +313,37 @@ fn stream(
         Ok(guard) => guard,
         Err(full) => return error::busy(&full.to_string()),
     };
-    if let Some(client) = client {
+    // A client one rendition too many is told to come back later (503, not 400): the request
+    // is fine, and the room comes back when another rendition is no longer watched.
+    let rx = match state.schedule.subscribe_as(&spec) {
+        Ok((_, rx)) => rx,
+        Err(refused) => return error::busy(&refused.to_string()),
+    };
+    if let Some(client) = query.get("client") {
         state.viewers.track(client, &guard.counters);
     }
-    mjpeg::response(
-        state.schedule.subscribe(),
-        Arc::clone(&state.parts),
-        state.options.mjpeg,
-        state.cancel.clone(),
-        guard,
-    )
+    mjpeg::response(rx, state.options.mjpeg, state.cancel.clone(), guard)
 }
 
 /// How long a snapshot asked for right after start waits for the first picture.
 const FIRST_PICTURE_WAIT: Duration = Duration::from_secs(10);
 
-async fn snapshot(state: &State, method: &Method) -> Result<warp::reply::Response, Rejection> {
-    let showing = match state.schedule.current() {
+async fn snapshot(
+    state: &Arc<State>,
+    method: &Method,
+    query: &HashMap<String, String>,
+) -> Result<warp::reply::Response, Rejection> {
+    let spec = spec_of(state, query).map_err(warp::reject::custom)?;
+    let (_, mut rx) = match state.schedule.subscribe_as(&spec) {
+        Ok(subscribed) => subscribed,
+        Err(refused) => return Ok(error::busy(&refused.to_string())),
+    };
+    let current = rx.borrow_and_update().clone();
+    let showing = match current {
         Some(showing) => showing,
         None => {
-            // Only in the first moments after start: wait for the first picture.
-            let mut rx = state.schedule.subscribe();
+            // Only in the first moments after start, or of a new rendition: wait for its
+            // first picture.
             let first =
                 tokio::time::timeout(FIRST_PICTURE_WAIT, rx.wait_for(Option::is_some)).await;
             match first {

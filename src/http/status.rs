@@ -40,6 +40,7 @@ struct Status {
     index: IndexStatus,
     cache: CacheStatus,
     clients: Vec<ClientInfo>,
+    renditions: Vec<RenditionStatus>,
     limits: LimitsStatus,
     settings: SettingsStatus,
 }
@@ -78,6 +79,19 @@ struct FileLimits {
     max_file_bytes: u64,
     decode_memory_bytes: u64,
     render_timeout_ms: u64,
+}
+
+/// A rendition of the timeline: what its frames look like and who follows it.
+#[derive(Serialize)]
+struct RenditionStatus {
+    size: String,
+    fit: &'static str,
+    quality: u8,
+    background: String,
+    default: bool,
+    clients: usize,
+    /// Seconds without a client or a request (dropped past `idle_limit_secs`, unless default).
+    idle_secs: f64,
 }
 
 #[derive(Serialize)]
@@ -138,6 +152,8 @@ struct LimitsStatus {
     connections: usize,
     max_connections: usize,
     overflow_connections: u64,
+    max_streams: usize,
+    idle_limit_secs: f64,
 }
 
 /// `GET /api/status`; `?failures=all` lists every failure.
@@ -193,12 +209,29 @@ pub fn status(
             evictions: cache.evictions,
         },
         clients: state.clients.list(),
+        renditions: state
+            .schedule
+            .renditions()
+            .info()
+            .into_iter()
+            .map(|r| RenditionStatus {
+                size: r.spec.size.to_string(),
+                fit: r.spec.fit.name(),
+                quality: r.spec.quality,
+                background: r.spec.background.to_string(),
+                default: r.default,
+                clients: r.clients,
+                idle_secs: r.idle.as_secs_f64(),
+            })
+            .collect(),
         limits: LimitsStatus {
             max_clients: state.options.max_clients,
             clients_refused: state.clients.refused(),
             connections: state.connections.open(),
             max_connections: state.connections.max(),
             overflow_connections: state.connections.overflow(),
+            max_streams: state.schedule.renditions().limits().max,
+            idle_limit_secs: state.schedule.renditions().limits().idle.as_secs_f64(),
         },
     };
     let mut response = warp::reply::json(&status).into_response();

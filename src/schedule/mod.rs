@@ -15,22 +15,29 @@
 //! skipped for good. With nothing to show (an empty folder, or every file bad) a generated
 //! frame says so, so streams keep running at the right size. While nobody watches the timeline
 //! holds still: the current frame and the next are ready, and no other work is done.
+//!
+//! Each kind of screen can follow the timeline in frames of its own ([`rendition`]): every
+//! step of the timeline is published as a [`Moment`], which each rendition with clients
+//! renders in its own spec (and the next photo ahead), publishing it to its own clients.
 
 pub mod order;
+pub mod rendition;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::cache::Cache;
 use crate::escape::Escaped;
 use crate::library::{Library, Photo, PhotoId, Snapshot};
-use crate::render::Frame;
+use crate::render::{Frame, Spec};
 pub use order::{Order, Playlist, Resume, Step};
+pub use rendition::{Refused, Rendition, Renditions};
 
 /// How the timeline moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +77,47 @@ pub struct Showing {
     pub seq: u64,
     /// The photo shown, or `None` for a generated "nothing to show" frame.
     pub photo: Option<Arc<Photo>>,
+    /// The picture in a client layer's wire form (the stream's multipart part): made by the
+    /// first client that sends it, shared by the rest, gone with the picture.
+    pub wire: Arc<OnceLock<Bytes>>,
+}
+
+impl Showing {
+    fn new(frame: Frame, photo: Option<Arc<Photo>>) -> Showing {
+        Showing {
+            frame,
+            seq: 0,
+            photo,
+            wire: Arc::default(),
+        }
+    }
+}
+
+/// What a step of the timeline shows, whatever the frame size.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A photo.
+    Photo(Arc<Photo>),
+    /// The generated frame that says why there is nothing to show.
+    Nothing(Arc<[String]>),
+}
+
+impl Source {
+    fn photo(&self) -> Option<Arc<Photo>> {
+        match self {
+            Source::Photo(photo) => Some(Arc::clone(photo)),
+            Source::Nothing(_) => None,
+        }
+    }
+}
+
+/// One step of the timeline, which every rendition shows in its own frames.
+#[derive(Debug, Clone)]
+pub struct Moment {
+    /// Counts up by one for each step.
+    pub seq: u64,
+    /// What is shown.
+    pub source: Source,
 }
 
 /// A photo that could not be shown, for `/api/status`.
@@ -120,7 +168,10 @@ pub struct Schedule {
     cache: Arc<Cache>,
     timing: Timing,
     playback: Playback,
-    tx: watch::Sender<Option<Showing>>,
+    /// The default rendition (published by the timeline itself) and the others.
+    renditions: Renditions,
+    /// Each step of the timeline, for the other renditions to follow.
+    moments: watch::Sender<Option<Moment>>,
     /// Woken when a client subscribes, so a paused timeline resumes.
     viewer_arrived: Notify,
     book: Mutex<Book>,
@@ -137,15 +188,17 @@ struct Nothing(Vec<String>);
 
 impl Schedule {
     /// A timeline over the photos of `library`, played as `playback` says, resumed from
-    /// `resume` (read from `playback.resume` by the caller, off the async runtime).
+    /// `resume` (read from `playback.resume` by the caller, off the async runtime), in the
+    /// cache's frames and in at most `renditions.max` renditions in all.
     pub fn new(
         library: Arc<Library>,
         cache: Arc<Cache>,
         timing: Timing,
         playback: Playback,
         resume: Option<Resume>,
+        renditions: rendition::Limits,
     ) -> Arc<Self> {
-        let (tx, _) = watch::channel(None);
+        let renditions = Renditions::new(*cache.pool().spec(), renditions);
         let entropy = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64)
@@ -156,7 +209,8 @@ impl Schedule {
             cache,
             timing,
             playback,
-            tx,
+            renditions,
+            moments: watch::channel(None).0,
             viewer_arrived: Notify::new(),
             book: Mutex::new(Book::default()),
             playlist: Arc::new(Mutex::new(playlist)),
@@ -196,28 +250,47 @@ impl Schedule {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = at;
     }
 
-    /// Follows the timeline: the receiver holds the current picture (once the first one is
-    /// ready) and is told of each new one.
+    /// Follows the timeline in the default rendition: the receiver holds the current picture
+    /// (once the first one is ready) and is told of each new one.
     pub fn subscribe(&self) -> watch::Receiver<Option<Showing>> {
-        let rx = self.tx.subscribe();
+        let rx = self.renditions.default_rendition().subscribe();
         self.viewer_arrived.notify_one();
         rx
     }
 
-    /// The picture on screen now, if one is ready.
-    pub fn current(&self) -> Option<Showing> {
-        self.tx.borrow().clone()
+    /// Follows the timeline in frames of `spec`, creating that rendition if there is room for
+    /// it (refused when every one allowed is in use).
+    pub fn subscribe_as(
+        self: &Arc<Self>,
+        spec: &Spec,
+    ) -> Result<(Arc<Rendition>, watch::Receiver<Option<Showing>>), Refused> {
+        let subscribed = self.renditions.subscribe(spec)?;
+        if subscribed.created {
+            tokio::spawn(Arc::clone(self).follow(Arc::clone(&subscribed.rendition)));
+        }
+        self.viewer_arrived.notify_one();
+        Ok((subscribed.rendition, subscribed.rx))
     }
 
-    /// Clients following the timeline now.
+    /// The renditions.
+    pub fn renditions(&self) -> &Renditions {
+        &self.renditions
+    }
+
+    /// The picture on screen now in the default rendition, if one is ready.
+    pub fn current(&self) -> Option<Showing> {
+        self.renditions.default_rendition().current()
+    }
+
+    /// Clients following the timeline now, in any rendition.
     pub fn viewers(&self) -> usize {
-        self.tx.receiver_count()
+        self.renditions.clients()
     }
 
     /// Counters for the status page.
     pub fn status(&self) -> Status {
         let book = self.book();
-        let showing = self.tx.borrow();
+        let showing = self.current();
         let mut failed: Vec<Failure> = book.failed.values().map(|f| f.failure.clone()).collect();
         failed.sort_by(|a, b| a.path.cmp(&b.path));
         // From the library's newest snapshot, not the timeline's last look at it: the
@@ -243,11 +316,82 @@ impl Schedule {
         }
     }
 
-    fn publish(&self, frame: Frame, photo: Option<Arc<Photo>>) {
-        self.tx.send_modify(|current| {
-            let seq = current.as_ref().map_or(0, |s| s.seq) + 1;
-            *current = Some(Showing { frame, seq, photo });
+    /// Shows `source` (as `frame` in the default rendition) and tells the other renditions.
+    fn publish(&self, frame: Frame, source: Source) {
+        self.renditions
+            .default_rendition()
+            .publish(Showing::new(frame, source.photo()));
+        self.moments.send_modify(|current| {
+            let seq = current.as_ref().map_or(0, |m| m.seq) + 1;
+            *current = Some(Moment { seq, source });
         });
+    }
+
+    /// Follows the timeline for `rendition` until it is dropped: while it has clients, each
+    /// step is rendered in its spec (and the next photo ahead); without clients, nothing.
+    async fn follow(self: Arc<Self>, rendition: Arc<Rendition>) {
+        let spec = *rendition.spec();
+        let mut moments = self.moments.subscribe();
+        let mut shown: Option<u64> = None;
+        loop {
+            if rendition.clients() > 0 {
+                let moment = moments.borrow_and_update().clone();
+                if let Some(moment) = moment
+                    && shown != Some(moment.seq)
+                {
+                    let frame = tokio::select! {
+                        frame = self.frame_in(&moment.source, spec) => frame,
+                        () = rendition.stop.cancelled() => return,
+                    };
+                    if let Some(frame) = frame {
+                        rendition.publish(Showing::new(frame, moment.source.photo()));
+                    }
+                    shown = Some(moment.seq);
+                    self.render_ahead_as(spec);
+                    // A newer step may have come while this one rendered.
+                    continue;
+                }
+            }
+            tokio::select! {
+                changed = moments.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+                () = rendition.arrived.notified() => {}
+                () = rendition.stop.cancelled() => return,
+            }
+        }
+    }
+
+    /// The frame of `source` in frames of `spec`. A photo that fails here but not in the
+    /// default rendition keeps the previous picture on screen (its failure is the timeline's
+    /// to record, which skips the photo for good if it fails there too).
+    async fn frame_in(&self, source: &Source, spec: Spec) -> Option<Frame> {
+        let frame = match source {
+            Source::Photo(photo) => self.cache.frame_as(&photo.id, spec).await,
+            Source::Nothing(lines) => self.cache.pool().placeholder_as(lines.to_vec(), spec).await,
+        };
+        match frame {
+            Ok(frame) => Some(frame),
+            Err(e) => {
+                tracing::debug!(size = %spec.size, "cannot render in another rendition: {e}");
+                None
+            }
+        }
+    }
+
+    /// Starts rendering the next photo in frames of `spec`, so it is ready when its turn comes.
+    fn render_ahead_as(self: &Arc<Self>, spec: Spec) {
+        for photo in self.playlist().upcoming(1) {
+            if self.is_failed(&photo) || self.cache.contains_as(&photo.id, spec) {
+                continue;
+            }
+            let cache = Arc::clone(&self.cache);
+            tokio::spawn(async move {
+                let _ = cache.frame_as(&photo.id, spec).await;
+            });
+        }
     }
 
     fn is_failed(&self, photo: &Photo) -> bool {
@@ -381,8 +525,26 @@ impl Schedule {
         }
     }
 
-    /// Runs the timeline until `cancel` fires.
+    /// Runs the timeline until `cancel` fires, dropping the renditions no longer used.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        let idle = self.renditions.limits().idle;
+        // Checked a few times per idle period, so a rendition goes soon after its time.
+        let period = (idle / 4).clamp(Duration::from_millis(20), Duration::from_secs(5));
+        let sweeper = Arc::clone(&self);
+        let sweeping = cancel.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(period) => sweeper.renditions.sweep(),
+                    () = sweeping.cancelled() => return,
+                }
+            }
+        });
+        Arc::clone(&self).timeline(cancel).await;
+        self.renditions.stop_all();
+    }
+
+    async fn timeline(self: Arc<Self>, cancel: CancellationToken) {
         let mut snapshots = self.library.subscribe();
         let mut nothing: Option<Nothing> = None;
         loop {
@@ -397,7 +559,7 @@ impl Schedule {
             };
             let mut current = match next {
                 Some((photo, frame)) => {
-                    self.publish(frame, Some(Arc::clone(&photo)));
+                    self.publish(frame, Source::Photo(Arc::clone(&photo)));
                     nothing = None;
                     self.render_ahead();
                     self.save_place().await;
@@ -407,7 +569,7 @@ impl Schedule {
                     let says = self.nothing_says(&snapshot);
                     if nothing.as_ref() != Some(&says) {
                         if let Some(frame) = self.nothing_to_show(&says).await {
-                            self.publish(frame, None);
+                            self.publish(frame, Source::Nothing(says.0.clone().into()));
                         }
                         nothing = Some(says);
                     }
@@ -463,7 +625,7 @@ impl Schedule {
                         Some(now) if now.id != shown.id => {
                             let now = Arc::clone(now);
                             if let Some(frame) = self.frame(&now).await {
-                                self.publish(frame, Some(Arc::clone(&now)));
+                                self.publish(frame, Source::Photo(Arc::clone(&now)));
                             }
                             *current = Some(now);
                         }

@@ -1,0 +1,351 @@
+//! Renditions on the real server: screens asking for their own frame size, fit, quality or
+//! background with `?size=` and friends each get frames of exactly that, of the same photo at
+//! the same moment; bad values are refused with their reason; the number of renditions is
+//! bounded; an unused one is dropped. Then real clients: ffmpeg and Chromium on one server,
+//! each at its own size.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::browser::{self, Browser, Kind, poll};
+use common::server::{MjpegReader, TestServer, wait_until};
+use common::{assert_frame, centre_colour, decode, fixture, solid_jpeg};
+use framecast::render::Size;
+
+const RED: [u8; 3] = [220, 30, 30];
+const GREEN: [u8; 3] = [30, 200, 40];
+const BLUE: [u8; 3] = [30, 40, 220];
+
+fn size(width: u32, height: u32) -> Size {
+    Size { width, height }
+}
+
+/// Three solid photos (4:3) whose frames tell them apart by colour.
+fn gallery(dir: &Path) {
+    for (name, rgb) in [("a-red", RED), ("b-green", GREEN), ("c-blue", BLUE)] {
+        std::fs::write(dir.join(format!("{name}.jpg")), solid_jpeg(rgb, None)).expect("write");
+    }
+}
+
+/// Which of the gallery's photos a frame shows.
+fn which(jpeg: &[u8]) -> [u8; 3] {
+    let c = centre_colour(jpeg);
+    *[RED, GREEN, BLUE]
+        .iter()
+        .min_by(|a, b| {
+            let d = |p: &[u8; 3]| (0..3).map(|i| (p[i] as f64 - c[i]).abs()).sum::<f64>();
+            d(a).total_cmp(&d(b))
+        })
+        .expect("three colours")
+}
+
+fn renditions(server: &TestServer) -> Vec<serde_json::Value> {
+    server.status()["renditions"]
+        .as_array()
+        .expect("renditions listed")
+        .clone()
+}
+
+fn listed(server: &TestServer, size: &str) -> Option<serde_json::Value> {
+    renditions(server)
+        .into_iter()
+        .find(|r| r["size"] == size && r["default"] == false)
+}
+
+#[test]
+fn two_sizes_at_once_each_get_their_own_frames_of_the_same_photo() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    gallery(dir.path());
+    let interval = Duration::from_millis(1500);
+    let server = TestServer::start(vec![dir.path().to_path_buf()], |s| {
+        s.spec.size = size(320, 180);
+        s.timing.interval = interval;
+        s.http.mjpeg.refresh = Duration::from_millis(200);
+    });
+    let mut small = server.stream("GET /stream.mjpg?size=160x120&t=1 HTTP/1.1");
+    let mut square = server.stream("GET /?action=stream&size=200x200&client=tv HTTP/1.1");
+    assert!(small.status_line.contains("200"), "{}", small.status_line);
+    assert!(square.status_line.contains("200"), "{}", square.status_line);
+
+    // Follow the small one through four changes of photo; each time the square one must
+    // come to the same photo well within one interval, and every frame has its own size.
+    let read = |reader: &mut MjpegReader, want: Size| {
+        let jpeg = reader.next_jpeg();
+        assert_frame(&jpeg, want);
+        which(&jpeg)
+    };
+    let mut seen = Vec::new();
+    let mut last = None;
+    while seen.len() < 4 {
+        let photo = read(&mut small, size(160, 120));
+        if last == Some(photo) {
+            continue;
+        }
+        last = Some(photo);
+        let changed = Instant::now();
+        loop {
+            let other = read(&mut square, size(200, 200));
+            if other == photo {
+                break;
+            }
+            assert!(
+                changed.elapsed() < interval,
+                "the 200x200 rendition still shows {other:?} while 160x120 shows {photo:?}"
+            );
+        }
+        seen.push(photo);
+    }
+    // The timeline moved on: the two renditions went through the same distinct photos.
+    assert!(seen.windows(2).all(|w| w[0] != w[1]), "{seen:?}");
+
+    let listed: Vec<(String, u64, bool)> = renditions(&server)
+        .iter()
+        .map(|r| {
+            (
+                r["size"].as_str().unwrap_or("").to_string(),
+                r["clients"].as_u64().unwrap_or(99),
+                r["default"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("320x180".to_string(), 0, true),
+            ("160x120".to_string(), 1, false),
+            ("200x200".to_string(), 1, false),
+        ]
+    );
+    // The default is what it always was: no parameter, the server's own size.
+    let snapshot = server.get("GET", "/snapshot.jpg?t=5");
+    assert_eq!(snapshot.status, 200);
+    assert_frame(&snapshot.body, size(320, 180));
+}
+
+#[test]
+fn blur_fills_the_bars_that_letterbox_leaves_plain() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("red.jpg"), solid_jpeg(RED, None)).expect("write");
+    let server = TestServer::start(vec![dir.path().to_path_buf()], |_| {});
+    // Until the folder is walked the timeline shows a "looking for photos" frame.
+    wait_until("the photo on screen", Duration::from_secs(20), || {
+        !server.status()["photos"]["current"].is_null()
+    });
+    let shot = |query: &str| {
+        let r = server.get("GET", &format!("/snapshot.jpg?{query}"));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_frame(&r.body, size(320, 120));
+        decode(&r.body)
+    };
+    // A 4:3 photo in a wide frame: bars left and right.
+    let letterbox = shot("size=320x120");
+    let blur = shot("size=320x120&fit=blur");
+    let grey = shot("size=320x120&background=grey");
+    for frame in [&letterbox, &blur, &grey] {
+        let centre = frame.mean(150, 50, 20, 20);
+        assert!(centre[0] > 180.0 && centre[1] < 70.0, "photo {centre:?}");
+    }
+    let bar = |f: &common::Decoded| f.mean(4, 20, 30, 80);
+    assert!(
+        bar(&letterbox).iter().all(|&c| c < 12.0),
+        "{:?}",
+        bar(&letterbox)
+    );
+    assert!(
+        bar(&grey).iter().all(|&c| (c - 128.0).abs() < 12.0),
+        "{:?}",
+        bar(&grey)
+    );
+    // The blurred, darkened copy of a red photo: reddish, not the plain background.
+    let b = bar(&blur);
+    assert!(b[0] > 40.0 && b[0] > b[1] * 2.0, "{b:?}");
+    // Quality is part of the rendition too: the same picture, fewer bytes.
+    let high = server.get("GET", "/snapshot.jpg?size=320x120&fit=blur&quality=95");
+    let low = server.get("GET", "/snapshot.jpg?size=320x120&fit=blur&quality=5");
+    assert!(
+        low.body.len() < high.body.len(),
+        "{} vs {}",
+        low.body.len(),
+        high.body.len()
+    );
+}
+
+#[test]
+fn bad_values_get_400_with_the_reason() {
+    let server = TestServer::start(vec![fixture("edge/cmyk.jpg")], |_| {});
+    for (query, says) in [
+        (
+            "size=0x0",
+            "size must be WIDTHxHEIGHT with sides from 16 to 7680",
+        ),
+        ("size=10x10", "not '10x10'"),
+        ("size=9000x100", "not '9000x100'"),
+        (
+            "fit=stretch",
+            "fit must be letterbox, blur or cover, not 'stretch'",
+        ),
+        ("fit=pair", "fit=pair is not available for streams"),
+        (
+            "quality=0",
+            "quality must be a whole number from 1 to 100, not '0'",
+        ),
+        ("background=%23zz", "background must be a colour"),
+    ] {
+        for path in [
+            "/stream.mjpg",
+            "/snapshot.jpg",
+            "/",
+            "/?action=stream",
+            "/?action=snapshot",
+        ] {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let r = server.get("GET", &format!("{path}{sep}{query}"));
+            let body = String::from_utf8_lossy(&r.body);
+            assert_eq!(r.status, 400, "{path} {query}: {body}");
+            assert!(body.contains(says), "{path} {query}: {body}");
+        }
+    }
+    // Nothing was created for them.
+    assert_eq!(renditions(&server).len(), 1);
+    // Unknown parameters are not ours, as before.
+    assert_eq!(server.get("GET", "/?t=1&token=x&foo=bar").status, 200);
+}
+
+#[test]
+fn one_rendition_too_many_is_refused_with_retry_after() {
+    let server = TestServer::start(vec![fixture("edge/cmyk.jpg")], |s| {
+        s.renditions.max = 2;
+        s.http.mjpeg.refresh = Duration::from_millis(200);
+    });
+    let mut first = server.stream("GET /stream.mjpg?size=160x90 HTTP/1.1");
+    assert_frame(&first.next_jpeg(), size(160, 90));
+
+    let refused = server.get("GET", "/stream.mjpg?size=320x180");
+    let body = String::from_utf8_lossy(&refused.body);
+    assert_eq!(refused.status, 503, "{body}");
+    assert_eq!(
+        refused.headers.get("retry-after").map(String::as_str),
+        Some("10")
+    );
+    assert!(
+        body.contains("already renders 2 frame formats (--max-streams)"),
+        "{body}"
+    );
+    assert_eq!(server.get("GET", "/snapshot.jpg?size=320x180").status, 503);
+
+    // Those in use still serve: the default and the one already there.
+    let mut default = server.stream("GET /stream.mjpg HTTP/1.1");
+    assert_frame(
+        &default.next_jpeg(),
+        framecast::render::Spec::default().size,
+    );
+    let again = server.get("GET", "/snapshot.jpg?size=160x90");
+    assert_eq!(again.status, 200);
+    assert_frame(&again.body, size(160, 90));
+}
+
+#[test]
+fn an_unused_rendition_is_dropped_and_a_watched_one_kept() {
+    let server = TestServer::start(vec![fixture("edge/cmyk.jpg")], |s| {
+        s.renditions.idle = Duration::from_millis(400);
+        s.http.mjpeg.refresh = Duration::from_millis(200);
+    });
+    let shot = server.get("GET", "/snapshot.jpg?size=160x90");
+    assert_eq!(shot.status, 200);
+    assert_frame(&shot.body, size(160, 90));
+    let mut watched = server.stream("GET /stream.mjpg?size=96x96 HTTP/1.1");
+    assert_frame(&watched.next_jpeg(), size(96, 96));
+
+    // The snapshot's rendition goes once nobody has asked for it for a while.
+    wait_until(
+        "the unused rendition dropped",
+        Duration::from_secs(10),
+        || listed(&server, "160x90").is_none(),
+    );
+    // The watched one stays for as long as it is watched, well past the idle time.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(1500) {
+        assert_frame(&watched.next_jpeg(), size(96, 96));
+    }
+    let kept = listed(&server, "96x96").expect("the watched rendition is kept");
+    assert_eq!(kept["clients"], 1);
+    drop(watched);
+    wait_until(
+        "the rendition left by its client dropped",
+        Duration::from_secs(10),
+        || listed(&server, "96x96").is_none(),
+    );
+    // The default never goes.
+    let all = renditions(&server);
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0]["default"], true);
+    // A dropped rendition comes back on demand.
+    let back = server.get("GET", "/snapshot.jpg?size=96x96");
+    assert_eq!(back.status, 200);
+    assert_frame(&back.body, size(96, 96));
+}
+
+#[test]
+fn ffmpeg_and_chromium_on_one_server_each_get_their_own_size() {
+    let server = TestServer::start(vec![fixture("edge/cmyk.jpg")], |s| {
+        s.spec.size = size(480, 270);
+        s.http.mjpeg.refresh = Duration::from_millis(200);
+    });
+    // Chromium shows the page asking for 640x360; the page passes the size to its stream.
+    let mut page = Browser::open(
+        Kind::Chromium,
+        &format!("http://{}/?size=640x360", server.addr),
+        true,
+    );
+    let shown = poll(Duration::from_secs(30), "the picture on the page", || {
+        let w = page
+            .eval("document.getElementById('frame').naturalWidth")
+            .as_u64()?;
+        let h = page
+            .eval("document.getElementById('frame').naturalHeight")
+            .as_u64()?;
+        (w > 0).then_some((w, h))
+    });
+    assert_eq!(shown, (640, 360), "the page's picture");
+
+    // ffmpeg reads 320x240 from the same server while the page keeps its stream.
+    let url = format!("http://{}/stream.mjpg?size=320x240", server.addr);
+    let output = Command::new(browser::tool("ffmpeg"))
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "mpjpeg",
+            "-i",
+            &url,
+        ])
+        .args(["-frames:v", "3", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        output.status.success(),
+        "ffmpeg: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        output.stdout.len(),
+        3 * 320 * 240 * 3,
+        "three frames of 320x240"
+    );
+    let frame = image::RgbImage::from_raw(320, 240, output.stdout[..320 * 240 * 3].to_vec())
+        .expect("a frame");
+    // The card (3:2) in a 4:3 frame: bars top and bottom, its red corner top-left.
+    let p = frame.get_pixel(8, 38).0;
+    assert!(p[0] > 170 && p[1] < 90 && p[2] < 90, "{p:?}");
+
+    let page_stream = listed(&server, "640x360").expect("the page's rendition");
+    assert_eq!(page_stream["clients"], 1, "{page_stream}");
+    assert!(listed(&server, "320x240").is_some());
+    let again = page.eval("document.getElementById('frame').naturalWidth");
+    assert_eq!(again.as_u64(), Some(640));
+}
