@@ -398,7 +398,7 @@ fn no_existing_photo_folder_is_a_clear_error() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("none of the photo folders exists: /nonexistent/photos"),
+        stderr.contains("none of the photo folders can be read: /nonexistent/photos (No such file"),
         "{stderr}"
     );
 }

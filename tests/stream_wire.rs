@@ -132,6 +132,10 @@ fn a_new_picture_is_sent_twice_and_the_current_one_repeated() {
         s.timing.interval = Duration::from_secs(3);
         s.http.mjpeg.refresh = Duration::from_millis(500);
     });
+    // Start on a photo, not on the frame that says the library is still looking.
+    wait_until("a photo on screen", Duration::from_secs(20), || {
+        server.status()["current"]["path"].is_string()
+    });
     let mut stream = server.stream("GET /stream.mjpg HTTP/1.1");
     let first = stream.next_jpeg();
     let started = Instant::now();
