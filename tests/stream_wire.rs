@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::server::TestServer;
+use common::server::{TestServer, wait_until};
 use common::{assert_frame, fixture};
 use framecast::render::Size;
 
