@@ -235,7 +235,7 @@ fn compose_one(renderer: &Renderer, jobs: &[Job], unit: Unit) -> Vec<(usize, Out
     let dest = &jobs[first].dest;
     let written = frame.map_err(|e| e.to_string()).and_then(|frame| {
         write_atomically(dest, &frame.jpeg)
-            .map_err(|e| format!("cannot write {}: {e}", Escaped::path(&dest)))
+            .map_err(|e| format!("cannot write {}: {e}", Escaped::path(dest)))
     });
     let outcome = |warnings| match &written {
         Ok(()) => Outcome::Rendered(warnings),
