@@ -38,8 +38,11 @@ AARCH64_ENV = \
 	PKG_CONFIG_LIBDIR_aarch64_unknown_linux_gnu=$(AARCH64_PKG_CONFIG_LIBDIR) \
 	PKG_CONFIG_SYSROOT_DIR_aarch64_unknown_linux_gnu=/ \
 	PKG_CONFIG_LIBDIR=$(AARCH64_PKG_CONFIG_LIBDIR)
-# Runs an aarch64 program here (qemu-user), with the ARM C library of the cross toolchain.
-QEMU_AARCH64 = qemu-aarch64 -L /usr/aarch64-linux-gnu
+# Runs an aarch64 program here (qemu-user). No -L prefix: the arm64 glibc, libstdc++, libde265
+# and dav1d are installed by deps.sh (multiarch) where a Debian arm64 system has them, and the
+# cross toolchain's loader that -L /usr/aarch64-linux-gnu would put first belongs to another
+# glibc build than the multiarch libc.so.6 it then finds (see tests/aarch64.rs).
+QEMU_AARCH64 = qemu-aarch64
 
 .PHONY: run test test-clients lint fmt bench fuzz deps deps-test deps-clients doc clean release \
 	install uninstall deb test-package aarch64 deb-aarch64 test-aarch64
@@ -186,10 +189,11 @@ deb-aarch64: aarch64
 	$(CARGO) deb --no-build --locked --strip --no-dbgsym --no-separate-debug-symbols \
 		--target $(AARCH64)
 
-## test-aarch64: runs that binary under qemu-user on assets/, frames compared with x86 ones
+## test-aarch64: runs that binary under qemu-user on assets/, a HEIC and an AVIF, frames
+## compared with the x86-64 ones (one test at a time, so the qemu timings it prints are its own)
 test-aarch64: aarch64
 	FRAMECAST_AARCH64_BIN=target/$(AARCH64)/release/framecast \
-		$(CARGO) test --locked --test aarch64 -- --ignored --nocapture
+		$(CARGO) test --locked --test aarch64 -- --ignored --nocapture --test-threads 1
 
 clean:
 	$(CARGO) clean

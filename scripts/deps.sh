@@ -72,17 +72,23 @@ if [[ "${1:-}" == "clients" ]]; then
 fi
 
 if [[ "${1:-}" == "aarch64" ]]; then
-  # Debian's cross compilers for the C and C++ the build scripts compile (libjpeg-turbo through
-  # cmake; later SQLite and libheif), and qemu-user to run the result on this machine.
+  # Debian's cross compilers for the C and C++ the build scripts compile (libjpeg-turbo and
+  # libheif through cmake), and qemu-user to run the result on this machine.
   have aarch64-linux-gnu-gcc || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
   have aarch64-linux-gnu-g++ || need+=(g++-aarch64-linux-gnu)
   have qemu-aarch64 || need+=(qemu-user)
-  # HEIC support builds libheif from source against Debian's libde265 (libheif-sys with
-  # embedded-libheif): the arm64 build of libde265 comes from the archive's arm64 architecture,
-  # installed next to the native one (multiarch), and the Makefile points pkg-config at it.
-  if ! dpkg -s libde265-dev:arm64 libdav1d-dev:arm64 >/dev/null 2>&1; then
+  # The AVIF photo `make test-aarch64` decodes on both builds is made with heif-enc.
+  have heif-enc || need+=(libheif-examples)
+  # HEIC and AVIF support builds libheif from source against Debian's libde265 and dav1d
+  # (libheif-sys with embedded-libheif): their arm64 builds come from the archive's arm64
+  # architecture, installed next to the native ones (multiarch, /usr/lib/aarch64-linux-gnu),
+  # and the Makefile points pkg-config at them. They bring the arm64 glibc and libstdc++ (named
+  # here too, as the binary needs them itself): qemu-aarch64 runs the binary against all four,
+  # at the paths a Debian arm64 system has them.
+  arm64=(libde265-dev:arm64 libdav1d-dev:arm64 libc6:arm64 libstdc++6:arm64)
+  if ! dpkg -s "${arm64[@]}" >/dev/null 2>&1; then
     dpkg --print-foreign-architectures | grep -qx arm64 || add_arm64=1
-    need+=(libde265-dev:arm64 libdav1d-dev:arm64)
+    need+=("${arm64[@]}")
   fi
 fi
 
