@@ -33,6 +33,11 @@ struct Gallery {
 }
 
 fn gallery() -> Gallery {
+    gallery_with(|_| {})
+}
+
+/// [`gallery`] with more settings changed by `tweak`.
+fn gallery_with(tweak: impl FnOnce(&mut framecast::server::Settings)) -> Gallery {
     let photos = tempfile::tempdir().expect("temp dir");
     for (name, color) in [("a.png", RED), ("b.png", BLUE)] {
         image::RgbImage::from_pixel(320, 180, image::Rgb(color))
@@ -42,6 +47,7 @@ fn gallery() -> Gallery {
     let server = TestServer::start(vec![photos.path().to_path_buf()], |s| {
         s.spec.size = SIZE;
         s.timing.interval = Duration::from_secs(1);
+        tweak(s);
     });
     Gallery {
         server,
@@ -462,19 +468,50 @@ fn requests_yields_each_jpeg() {
 #[test]
 fn home_assistant_style_camera_gets_stills_and_the_stream() {
     let gallery = gallery();
+    home_assistant_camera(&gallery.server, &[]);
+}
+
+/// The same with the user name and password of `--auth` in the integration, which it sends
+/// as HTTP Basic on both URLs; without them the server answers 401 and a challenge.
+#[test]
+fn home_assistant_style_camera_sends_the_credentials() {
+    let gallery = gallery_with(|s| {
+        s.http.access = framecast::http::Access {
+            basic: Some(
+                "homeassistant:long pass phrase"
+                    .parse()
+                    .expect("credentials"),
+            ),
+            token: None,
+        };
+    });
     let server = &gallery.server;
+    for path in ["/snapshot.jpg", "/stream.mjpg"] {
+        let r = server.get("GET", path);
+        assert_eq!(r.status, 401, "{path}");
+        assert!(r.headers["www-authenticate"].starts_with("Basic"), "{path}");
+    }
+    let (name, value) = common::server::basic("homeassistant:long pass phrase");
+    home_assistant_camera(server, &[(name, value.as_str())]);
+}
+
+fn home_assistant_camera(server: &TestServer, headers: &[(&str, &str)]) {
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     for (still, stream) in [
         ("/snapshot.jpg", "/stream.mjpg"),
         ("/?action=snapshot", "/?action=stream"),
     ] {
-        let r = server.get("GET", still);
+        let r = server.get_with("GET", still, headers);
         assert_eq!(r.status, 200, "{still}");
         assert_eq!(r.headers["content-type"], "image/jpeg");
         assert_eq!(r.headers["content-length"], r.body.len().to_string());
         assert_frame(&r.body, SIZE);
 
         let mut s = server.connect();
-        write!(s, "GET {stream} HTTP/1.1\r\nHost: test\r\n\r\n").expect("send");
+        write!(s, "GET {stream} HTTP/1.1\r\nHost: test\r\n{extra}\r\n").expect("send");
         let mut data = Vec::new();
         let mut chunk = vec![0u8; 100 * 1024];
         let jpeg = loop {
@@ -488,6 +525,7 @@ fn home_assistant_style_camera_gets_stills_and_the_stream() {
                 break data[start..start + end + 2].to_vec();
             }
         };
+        assert!(data.starts_with(b"HTTP/1.0 200"), "{stream}");
         assert_frame(&jpeg, SIZE);
     }
 }
