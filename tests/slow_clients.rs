@@ -47,6 +47,10 @@ fn a_stalled_client_with_small_frames_skips_instead_of_queueing() {
         s.timing.interval = Duration::from_millis(30);
         s.http.mjpeg.refresh = Duration::from_millis(10);
     });
+    // Every part the photo's, not the larger frame that says the library is still looking.
+    wait_until("the photo on screen", Duration::from_secs(20), || {
+        server.status()["current"]["path"].is_string()
+    });
     let tcp = server.connect_with_recv_buffer(4096);
     let client_port = tcp.local_addr().expect("addr").port();
     let mut stream: MjpegReader = server.stream_via(tcp, "GET /stream.mjpg HTTP/1.1");

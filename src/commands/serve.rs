@@ -74,6 +74,7 @@ pub fn raise_open_file_limit() -> u64 {
 }
 
 async fn serve(bound: Bound, settings: Settings, announce: bool) -> anyhow::Result<ExitCode> {
+    let shutdown = ShutdownSignal::install()?;
     let listener =
         TcpListener::from_std(bound.listener).context("cannot register the listening socket")?;
     let roots = settings.library.roots.clone();
@@ -118,7 +119,7 @@ async fn serve(bound: Bound, settings: Settings, announce: bool) -> anyhow::Resu
             cancel.clone(),
         ));
     }
-    shutdown_signal().await;
+    shutdown.received().await;
     tracing::info!("shutting down");
     cancel.cancel();
     let _ = running.done.await;
@@ -324,26 +325,40 @@ fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// SIGINT and SIGTERM, listened for from the moment this is made: made before the server
+/// starts, a signal that comes while it starts (a service manager stopping it at once) is not
+/// lost, nor does it kill the process before every stream is closed.
+struct ShutdownSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = interrupt.await;
-            }
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    fn install() -> anyhow::Result<ShutdownSignal> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(ShutdownSignal {
+                interrupt: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(ShutdownSignal {})
     }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
+
+    async fn received(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
