@@ -33,7 +33,9 @@ struct Gallery {
 }
 
 fn gallery() -> Gallery {
-    gallery_with(|_| {})
+    let gallery = gallery_with(|_| {});
+    gallery.wait_for_a_photo(&[]);
+    gallery
 }
 
 /// [`gallery`] with more settings changed by `tweak`.
@@ -56,6 +58,16 @@ fn gallery_with(tweak: impl FnOnce(&mut framecast::server::Settings)) -> Gallery
 }
 
 impl Gallery {
+    /// Written just now, the photos are taken once they have settled; until then the stream
+    /// shows a frame that says the library is still looking, which no recipe is about.
+    fn wait_for_a_photo(&self, headers: &[(&str, &str)]) {
+        common::server::wait_until("a photo on screen", Duration::from_secs(20), || {
+            let r = self.server.get_with("GET", "/api/status", headers);
+            serde_json::from_slice::<serde_json::Value>(&r.body)
+                .is_ok_and(|status| status["current"]["path"].is_string())
+        });
+    }
+
     fn base(&self) -> String {
         format!("http://{}", self.server.addr)
     }
@@ -492,7 +504,9 @@ fn home_assistant_style_camera_sends_the_credentials() {
         assert!(r.headers["www-authenticate"].starts_with("Basic"), "{path}");
     }
     let (name, value) = common::server::basic("homeassistant:long pass phrase");
-    home_assistant_camera(server, &[(name, value.as_str())]);
+    let credentials = [(name, value.as_str())];
+    gallery.wait_for_a_photo(&credentials);
+    home_assistant_camera(server, &credentials);
 }
 
 fn home_assistant_camera(server: &TestServer, headers: &[(&str, &str)]) {
