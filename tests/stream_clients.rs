@@ -253,9 +253,10 @@ fn with_nobody_watching_only_the_next_frame_is_kept_ready() {
             index["scanning"] == false && index["photos"] == 18
         },
     );
-    // The first picture is made ready even before anyone watches.
-    wait_until("the first picture", Duration::from_secs(20), || {
-        server.status()["photos"]["pictures_published"].as_u64() >= Some(1)
+    // The first photo is made ready even before anyone watches (after the frame that says
+    // the library is still looking).
+    wait_until("the first photo", Duration::from_secs(20), || {
+        server.status()["current"]["path"].is_string()
     });
     let before = server.status();
     std::thread::sleep(Duration::from_millis(1000));
