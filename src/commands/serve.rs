@@ -102,7 +102,7 @@ async fn serve(bound: Bound, settings: Settings, announce: bool) -> anyhow::Resu
         let settled = snapshot.complete && running.library.status().pending_count == 0;
         let summary = Summary {
             photos: snapshot.photos.len(),
-            complete: settled,
+            settled,
             roots: roots.clone(),
             urls: urls(running.addr, bound.dual_stack),
         };
@@ -224,8 +224,8 @@ fn urls(addr: SocketAddr, dual_stack: bool) -> Vec<String> {
 struct Summary {
     /// Photos known so far.
     photos: usize,
-    /// Whether the first walk of the folders has finished.
-    complete: bool,
+    /// Whether the first walk of the folders has finished and the files it found have settled.
+    settled: bool,
     roots: Vec<PathBuf>,
     urls: Vec<String>,
 }
@@ -233,7 +233,7 @@ struct Summary {
 impl Summary {
     fn text(&self) -> String {
         let roots = roots_text(&self.roots);
-        let mut text = if !self.complete {
+        let mut text = if !self.settled {
             // The count comes on its own line once the walk is done.
             format!(
                 "framecast: looking for photos in {roots} ({} known so far)\n",
@@ -382,7 +382,7 @@ mod tests {
     fn summary_names_every_url_once_as_page_and_stream() {
         let summary = Summary {
             photos: 1,
-            complete: true,
+            settled: true,
             roots: vec![PathBuf::from("a"), PathBuf::from("b")],
             urls: vec!["http://10.0.0.2:80".into(), "http://127.0.0.1:80".into()],
         };
@@ -395,7 +395,7 @@ mod tests {
         );
         let walking = Summary {
             photos: 3,
-            complete: false,
+            settled: false,
             ..summary
         };
         assert!(
