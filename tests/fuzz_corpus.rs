@@ -8,47 +8,15 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use common::alloc::{Counting, SERIAL, peak_of};
 use common::{fixture, hostile, segments};
 use framecast::render::fuzz;
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-static SERIAL: Mutex<()> = Mutex::new(());
-
-// SAFETY: forwards to the system allocator and only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-fn peak_of(f: &mut dyn FnMut()) -> usize {
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    f();
-    PEAK.load(Ordering::Relaxed) - base
-}
 
 const TARGETS: [&str; 4] = ["render", "exif", "icc", "containers"];
 
@@ -78,7 +46,7 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 
 fn run(target: &str, data: &[u8]) {
     match target {
-        "render" => fuzz::render(data, &peak_of),
+        "render" => fuzz::render(data, &|f: &mut dyn FnMut()| peak_of(f).1),
         "exif" => fuzz::exif(data),
         "icc" => fuzz::icc(data),
         "containers" => fuzz::containers(data),

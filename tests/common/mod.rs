@@ -2,6 +2,7 @@
 //! checking frames, and coarse picture comparison.
 #![allow(dead_code)]
 
+pub mod alloc;
 pub mod browser;
 pub mod hostile;
 pub mod server;
