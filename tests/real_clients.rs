@@ -8,19 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::browser::{ffmpeg_raw_frames, tool};
 use common::fixture;
 use common::server::TestServer;
 use framecast::render::Size;
-
-fn tool(name: &str) -> PathBuf {
-    for dir in ["/usr/bin", "/usr/local/bin", "/bin"] {
-        let path = Path::new(dir).join(name);
-        if path.exists() {
-            return path;
-        }
-    }
-    panic!("{name} is not installed: run `make deps-test` (scripts/deps.sh test) first");
-}
 
 /// One test card (red top-left, green top-right corners) as the whole gallery.
 fn card_server(size: Size) -> TestServer {
@@ -50,20 +41,7 @@ fn ffmpeg_decodes_frames_of_the_right_size() {
     };
     let server = card_server(size);
     let url = format!("http://{}/stream.mjpg", server.addr);
-    let output = Command::new(tool("ffmpeg"))
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-f",
-            "mpjpeg",
-            "-i",
-            &url,
-        ])
-        .args(["-frames:v", "4", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("ffmpeg runs");
+    let output = ffmpeg_raw_frames(&url, 4);
     assert!(
         output.status.success(),
         "ffmpeg: {}",
@@ -302,22 +280,7 @@ fn ffmpeg_reads_the_stream_with_credentials_in_the_url() {
         s.http.mjpeg.refresh = Duration::from_millis(200);
         s.http.access.basic = Some("tv:s3cret pass".parse().expect("credentials"));
     });
-    let read = |url: &str| {
-        Command::new(tool("ffmpeg"))
-            .args([
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-f",
-                "mpjpeg",
-                "-i",
-                url,
-            ])
-            .args(["-frames:v", "2", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-            .stdin(Stdio::null())
-            .output()
-            .expect("ffmpeg runs")
-    };
+    let read = |url: &str| ffmpeg_raw_frames(url, 2);
     let port = server.addr.port();
     let output = read(&format!(
         "http://tv:s3cret%20pass@127.0.0.1:{port}/stream.mjpg"

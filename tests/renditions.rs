@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::browser::{self, Browser, Kind, poll};
@@ -313,20 +312,7 @@ fn ffmpeg_and_chromium_on_one_server_each_get_their_own_size() {
 
     // ffmpeg reads 320x240 from the same server while the page keeps its stream.
     let url = format!("http://{}/stream.mjpg?size=320x240", server.addr);
-    let output = Command::new(browser::tool("ffmpeg"))
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-f",
-            "mpjpeg",
-            "-i",
-            &url,
-        ])
-        .args(["-frames:v", "3", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("ffmpeg runs");
+    let output = browser::ffmpeg_raw_frames(&url, 3);
     assert!(
         output.status.success(),
         "ffmpeg: {}",

@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -15,6 +15,26 @@ use serde_json::{Value, json};
 pub const WIDTH: u32 = 960;
 /// The viewport every test page gets.
 pub const HEIGHT: u32 = 540;
+
+/// ffmpeg reading the MJPEG stream at `url` (credentials may be in it) and writing its first
+/// `frames` pictures as raw RGB to stdout: what a recording or a re-stream decodes.
+pub fn ffmpeg_raw_frames(url: &str, frames: usize) -> Output {
+    Command::new(tool("ffmpeg"))
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "mpjpeg",
+            "-i",
+            url,
+        ])
+        .args(["-frames:v", &frames.to_string()])
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("ffmpeg runs")
+}
 
 /// Path of a system tool, or a failure that says how to install it.
 pub fn tool(name: &str) -> PathBuf {
