@@ -83,6 +83,13 @@ bench:
 	$(CARGO) bench --bench memory
 	$(CARGO) bench --bench library
 
+## soak: 1,000 stream clients for 5 minutes (SOAK_CLIENTS, SOAK_SECONDS) while photos come and
+## go and one client in ten stalls or resets; peak RSS, CPU, frame gaps, open files and kernel
+## socket memory before, during and after (about 6 minutes plus a release build)
+soak:
+	./scripts/deps.sh test
+	$(CARGO) bench --bench soak
+
 ## fuzz: every cargo-fuzz target in fuzz/ for FUZZ_SECONDS each (nightly; installs cargo-fuzz
 ## when missing). New inputs gather in fuzz/corpus/ (not committed); crashes land in
 ## fuzz/artifacts/ and belong in fuzz/regressions/ with a fix. `make test` runs the committed

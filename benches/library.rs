@@ -10,42 +10,13 @@
 //!
 //! `cargo bench --bench library` (part of `make bench`).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+mod common;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// VmHWM (peak resident set) of a process, in bytes.
-fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .unwrap_or(0)
-        * 1024
-}
-
-/// `/api/status` as JSON, `None` while the server does not answer yet.
-fn status(port: u16) -> Option<serde_json::Value> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(b"GET /api/status HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
-        .ok()?;
-    let mut response = Vec::new();
-    s.read_to_end(&mut response).ok()?;
-    let body = response.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    serde_json::from_slice(&response[body..]).ok()
-}
+use common::{ProcFigures, env_or, mib, status};
 
 fn tiny_jpeg(i: u8) -> Vec<u8> {
     let (w, h) = (32u16, 24u16);
@@ -130,7 +101,7 @@ fn serve(root: &Path, port: u16, files: u64) -> Run {
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    let rss = peak_rss(pid);
+    let rss = ProcFigures::of(pid).peak_rss;
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
@@ -161,7 +132,6 @@ fn main() {
     let port = 19_000 + (std::process::id() % 1000) as u16;
     let cold = serve(dir.path(), port, files);
     let warm = serve(dir.path(), port, files);
-    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     println!("| run | first frame | index loaded | index complete | peak RSS | headers read |");
     println!("| --- | --- | --- | --- | --- | --- |");
     for (name, run) in [

@@ -9,48 +9,19 @@
 //!
 //! `cargo bench --bench stream` (part of `make bench`).
 
+mod common;
+
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+
+use common::{Parts, ProcFigures, env_or, mib};
 
 const CACHE: &str = "64MiB";
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// (utime + stime in seconds, VmHWM in bytes) of a process.
-fn proc_usage(pid: u32) -> (f64, u64) {
-    let ticks = 100.0; // USER_HZ on Linux
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let cpu = fields
-        .get(11)
-        .zip(fields.get(12))
-        .and_then(|(u, s)| Some(u.parse::<f64>().ok()? + s.parse::<f64>().ok()?))
-        .unwrap_or(0.0)
-        / ticks;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .unwrap_or(0)
-        * 1024;
-    (cpu, hwm)
-}
 
 struct ClientResult {
     frames: u64,
@@ -58,47 +29,12 @@ struct ClientResult {
 }
 
 async fn client(port: u16, until: Instant, bytes: Arc<AtomicU64>) -> std::io::Result<ClientResult> {
-    let mut tcp = TcpStream::connect(("127.0.0.1", port)).await?;
-    tcp.write_all(b"GET /stream.mjpg HTTP/1.1\r\nHost: bench\r\n\r\n")
-        .await?;
-    let mut reader = BufReader::with_capacity(64 * 1024, tcp);
-    let mut line = String::new();
-    // Response head, then the opening delimiter.
-    loop {
-        line.clear();
-        reader.read_line(&mut line).await?;
-        if line == "\r\n" {
-            break;
-        }
-    }
-    line.clear();
-    reader.read_line(&mut line).await?;
+    let mut parts = Parts::open(port, "/stream.mjpg").await?;
     let mut frames = 0;
     let mut last = Instant::now();
     let mut worst_gap = Duration::ZERO;
-    let mut body = vec![0u8; 1 << 20];
     while Instant::now() < until {
-        let mut length = 0usize;
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).await? == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            if line == "\r\n" {
-                break;
-            }
-            if let Some(v) = line.strip_prefix("Content-Length:") {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-        if body.len() < length {
-            body.resize(length, 0);
-        }
-        reader.read_exact(&mut body[..length]).await?;
-        line.clear();
-        reader.read_line(&mut line).await?; // "\r\n" after the JPEG
-        line.clear();
-        reader.read_line(&mut line).await?; // the delimiter
+        let length = parts.next().await?.len();
         bytes.fetch_add(length as u64, Ordering::Relaxed);
         frames += 1;
         worst_gap = worst_gap.max(last.elapsed());
@@ -151,7 +87,7 @@ fn main() {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let (cpu_before, _) = proc_usage(pid);
+        let cpu_before = ProcFigures::of(pid).cpu_seconds;
         let started = Instant::now();
         let until = started + Duration::from_secs(seconds);
         let bytes = Arc::new(AtomicU64::new(0));
@@ -167,8 +103,11 @@ fn main() {
             }
         }
         let elapsed = started.elapsed().as_secs_f64();
-        let (cpu_after, hwm) = proc_usage(pid);
-        let status = reqwest_like_status(port).await;
+        let after = ProcFigures::of(pid);
+        let (cpu_after, hwm) = (after.cpu_seconds, after.peak_rss);
+        let status = tokio::task::spawn_blocking(move || cache_counters(port))
+            .await
+            .unwrap_or_else(|_| "unavailable".into());
         (
             results,
             failed,
@@ -190,7 +129,6 @@ fn main() {
         .map(|r| r.worst_gap)
         .max()
         .unwrap_or_default();
-    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     println!("stream load: {clients} clients for {seconds} s, --refresh 100ms, 2 render threads");
     println!("  clients failed:        {failed}");
     println!(
@@ -215,22 +153,13 @@ fn main() {
     println!("  renders (cache misses): {status}");
 }
 
-/// The cache counters from `/api/status`, read with a plain request.
-async fn reqwest_like_status(port: u16) -> String {
-    let Ok(mut tcp) = TcpStream::connect(("127.0.0.1", port)).await else {
-        return "unavailable".into();
-    };
-    let _ = tcp
-        .write_all(b"GET /api/status HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
-        .await;
-    let mut response = String::new();
-    let _ = tcp.read_to_string(&mut response).await;
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
-    match serde_json::from_str::<serde_json::Value>(body) {
-        Ok(v) => format!(
+/// The cache counters from `/api/status`.
+fn cache_counters(port: u16) -> String {
+    match common::status(port) {
+        Some(v) => format!(
             "{} misses, {} hits, {} pictures published",
             v["cache"]["misses"], v["cache"]["hits"], v["photos"]["pictures_published"]
         ),
-        Err(_) => "unavailable".into(),
+        None => "unavailable".into(),
     }
 }
