@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::browser::{self, Browser, Kind, poll};
+use common::browser::{self, Browser, Kind};
 use common::server::{MjpegReader, TestServer, wait_until};
 use common::{assert_frame, centre_colour, decode, fixture, solid_jpeg};
 use framecast::render::Size;
@@ -299,15 +299,7 @@ fn ffmpeg_and_chromium_on_one_server_each_get_their_own_size() {
         &format!("http://{}/?size=640x360", server.addr),
         true,
     );
-    let shown = poll(Duration::from_secs(30), "the picture on the page", || {
-        let w = page
-            .eval("document.getElementById('frame').naturalWidth")
-            .as_u64()?;
-        let h = page
-            .eval("document.getElementById('frame').naturalHeight")
-            .as_u64()?;
-        (w > 0).then_some((w, h))
-    });
+    let shown = page.picture_size(Duration::from_secs(30));
     assert_eq!(shown, (640, 360), "the page's picture");
 
     // ffmpeg reads 320x240 from the same server while the page keeps its stream.

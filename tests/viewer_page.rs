@@ -257,7 +257,7 @@ fn heals_after_restarts(kind: Kind) {
     let src = browser.eval("document.getElementById('frame').src");
     let src = src.as_str().unwrap_or_default();
     assert!(
-        src.contains("stream.mjpg?token=t0k&lang=en&client="),
+        src.contains("stream.mjpg?token=t0k&lang=en&") && src.contains("&client="),
         "{src}"
     );
     let polled = poll(Duration::from_secs(10), "a poll of api/instance", || {

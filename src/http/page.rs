@@ -12,6 +12,14 @@
 //!
 //! Every URL the page fetches carries the page's own query parameters, so a `?token=` in the
 //! page URL reaches the stream and the poll; the no-script `<img>` gets them from here.
+//!
+//! Screens differ, so the page asks for frames of its screen's resolution (`window.screen` ×
+//! `devicePixelRatio`) in the shape of its window, unless its URL names a size or a profile.
+//! The size is snapped to a short ladder (heights 360 to 2160 in 16:9, 16:10 or 4:3, either
+//! way up) so that screens alike share one rendition and `--max-streams` is not used up by odd sizes; when the server has no
+//! room for one more, the page falls back to the server's own size. A TV has a remote, not a
+//! mouse: arrow keys or OK open a list of the albums and profiles, and the choice goes into the
+//! page URL, where a bookmark keeps it.
 
 use warp::Reply;
 use warp::http::{HeaderValue, header};

@@ -267,6 +267,20 @@ user_pref("extensions.update.enabled", false);
             .unwrap_or(Value::Null)
     }
 
+    /// The natural size of the page's `#frame` picture once it has one (the frame size the
+    /// stream sends), waiting up to `limit`.
+    pub fn picture_size(&mut self, limit: Duration) -> (u64, u64) {
+        poll(limit, "a picture on the page", || {
+            let w = self
+                .eval("document.getElementById('frame').naturalWidth")
+                .as_u64()?;
+            let h = self
+                .eval("document.getElementById('frame').naturalHeight")
+                .as_u64()?;
+            (w > 0).then_some((w, h))
+        })
+    }
+
     /// What the page looks like now.
     pub fn screenshot(&mut self) -> image::RgbImage {
         let result = match self.kind {
