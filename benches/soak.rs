@@ -30,8 +30,11 @@ use common::{Parts, ProcFigures, env_or, mib, status};
 
 const REFRESH: Duration = Duration::from_secs(1);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a stalling client stops reading: past the write timeout, with room to spare.
+/// How long a stalling client stops reading: past the write timeout, with room to spare for
+/// its small receive buffer and the server's send buffer to fill.
 const STALL: Duration = Duration::from_secs(45);
+/// The receive buffer of a stalling client, so that the stall shows within seconds.
+const STALL_RECV_BUFFER: u32 = 64 * 1024;
 /// How often the library changes.
 const CHANGE_EVERY: Duration = Duration::from_secs(5);
 /// How often the figures are sampled.
@@ -65,15 +68,16 @@ struct Tally {
     stalls_dropped: AtomicU64,
     stalls_kept: AtomicU64,
     resets: AtomicU64,
-    /// The healthy clients' worst gap between two frames and slowest first frame, in µs.
-    worst_gap_us: AtomicU64,
+    /// Each healthy client's worst gap between two frames.
+    gaps: Mutex<Vec<Duration>>,
+    /// The healthy clients' slowest first frame, in µs.
     slowest_first_us: AtomicU64,
     /// Healthy clients' fewest frames.
     fewest_frames: AtomicU64,
 }
 
 async fn healthy(port: u16, until: Instant, tally: Arc<Tally>) {
-    let mut frames = 0u64;
+    let (mut frames, mut worst_gap) = (0u64, Duration::ZERO);
     while Instant::now() < until {
         let connected = Instant::now();
         let mut parts = match Parts::open(port, "/stream.mjpg").await {
@@ -89,13 +93,13 @@ async fn healthy(port: u16, until: Instant, tally: Arc<Tally>) {
             match parts.next().await {
                 Ok(jpeg) => {
                     let now = Instant::now();
-                    let gap = now - last.unwrap_or(connected);
-                    let counter = if last.is_some() {
-                        &tally.worst_gap_us
-                    } else {
-                        &tally.slowest_first_us
-                    };
-                    counter.fetch_max(gap.as_micros() as u64, Ordering::Relaxed);
+                    match last {
+                        Some(last) => worst_gap = worst_gap.max(now - last),
+                        None => {
+                            let first = (now - connected).as_micros() as u64;
+                            tally.slowest_first_us.fetch_max(first, Ordering::Relaxed);
+                        }
+                    }
                     last = Some(now);
                     frames += 1;
                     tally.frames.fetch_add(1, Ordering::Relaxed);
@@ -109,11 +113,12 @@ async fn healthy(port: u16, until: Instant, tally: Arc<Tally>) {
         }
     }
     tally.fewest_frames.fetch_min(frames, Ordering::Relaxed);
+    tally.gaps.lock().expect("gaps").push(worst_gap);
 }
 
 async fn stalling(port: u16, until: Instant, tally: Arc<Tally>) {
     while until.saturating_duration_since(Instant::now()) > STALL {
-        let Ok(mut parts) = Parts::open(port, "/stream.mjpg").await else {
+        let Ok(mut parts) = Parts::open_small(port, "/stream.mjpg", STALL_RECV_BUFFER).await else {
             tally.refused.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
@@ -393,8 +398,16 @@ fn main() {
     let settled_in = settle.elapsed();
     let files_now = std::fs::read_dir(&photos).map_or(0, |d| d.count());
     let library = Instant::now();
+    let mut cache = (0, 0);
     let indexed = loop {
-        let n = status(port).and_then(|s| s["index"]["photos"].as_u64());
+        let now = status(port);
+        if let Some(s) = &now {
+            cache = (
+                s["cache"]["frames"].as_u64().unwrap_or(0),
+                s["cache"]["bytes"].as_u64().unwrap_or(0),
+            );
+        }
+        let n = now.and_then(|s| s["index"]["photos"].as_u64());
         if n == Some(files_now as u64) || library.elapsed() > Duration::from_secs(30) {
             break n;
         }
@@ -419,7 +432,14 @@ fn main() {
     let frames = t(&tally.frames);
     let secs = elapsed.as_secs_f64();
     let us = |c: &AtomicU64| Duration::from_micros(t(c));
-    let worst_gap = us(&tally.worst_gap_us);
+    let mut gaps = tally.gaps.lock().expect("gaps").clone();
+    gaps.sort();
+    let worst_gap = gaps.last().copied().unwrap_or_default();
+    let p99_gap = gaps
+        .get(gaps.len().saturating_sub(1 + gaps.len() / 100))
+        .copied()
+        .unwrap_or_default();
+    let over_goal = gaps.iter().filter(|&&g| g > REFRESH * 2).count();
     println!(
         "soak: {clients} clients ({} watching, {} stalling, {} resetting) for {secs:.0} s, \
          refresh {REFRESH:?}, write timeout {WRITE_TIMEOUT:?}",
@@ -439,14 +459,15 @@ fn main() {
         t(&tally.fewest_frames)
     );
     println!(
-        "  watching clients:       worst gap {worst_gap:.2?} (goal <= {:?}: {}), slowest first frame {:.2?}, \
-         {} streams broken, {} connections refused",
+        "  watching clients:       worst gap {worst_gap:.2?} (goal <= {:?}: {}; {over_goal} of {} clients over it, \
+         99th percentile {p99_gap:.2?}), slowest first frame {:.2?}, {} streams broken, {} connections refused",
         REFRESH * 2,
         if worst_gap <= REFRESH * 2 {
             "met"
         } else {
             "MISSED"
         },
+        gaps.len(),
         us(&tally.slowest_first_us),
         t(&tally.healthy_broken),
         t(&tally.refused)
@@ -463,10 +484,13 @@ fn main() {
         samples.iter().map(|s| s.load).fold(0.0, f64::max)
     );
     println!(
-        "  server RSS:             {:.1} MiB before, {:.1} MiB peak, {:.1} MiB after",
+        "  server RSS:             {:.1} MiB before, {:.1} MiB peak, {:.1} MiB after \
+         (the frame cache then held {} frames, {:.1} MiB)",
         mib(before.proc.rss),
         mib(after.proc.peak_rss),
-        mib(after.proc.rss)
+        mib(after.proc.rss),
+        cache.0,
+        mib(cache.1)
     );
     println!(
         "                          before    peak during   after (settled in {settled_in:.1?})   after exit"

@@ -94,7 +94,23 @@ pub struct Parts<R> {
 impl Parts<TcpStream> {
     /// Connects to `path` on the loopback server and reads up to the first part's delimiter.
     pub async fn open(port: u16, path: &str) -> std::io::Result<Parts<TcpStream>> {
-        let mut tcp = TcpStream::connect(("127.0.0.1", port)).await?;
+        Parts::request(TcpStream::connect(("127.0.0.1", port)).await?, path).await
+    }
+
+    /// Like [`Parts::open`] with a receive buffer of about `bytes`, as on a small device: a
+    /// client that stops reading fills it, and the server sees it, within seconds.
+    pub async fn open_small(
+        port: u16,
+        path: &str,
+        bytes: u32,
+    ) -> std::io::Result<Parts<TcpStream>> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_recv_buffer_size(bytes)?;
+        let tcp = socket.connect(([127, 0, 0, 1], port).into()).await?;
+        Parts::request(tcp, path).await
+    }
+
+    async fn request(mut tcp: TcpStream, path: &str) -> std::io::Result<Parts<TcpStream>> {
         tcp.write_all(format!("GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n").as_bytes())
             .await?;
         Parts::after_request(tcp).await
