@@ -14,6 +14,9 @@
 //! orphans from `/proc/net/sockstat`) before, during and after. After the clients leave the
 //! figures must come back to where they started: nothing leaks.
 //!
+//! `SOAK_ROUNDS` (default 1) repeats the clients' part on the same server: the resident set
+//! after each round shows whether what the server keeps once they leave grows.
+//!
 //! `make soak` (`cargo bench --bench soak`); not part of `make bench` or `make test`.
 
 mod common;
@@ -262,6 +265,19 @@ fn change_library(photos: &Path, pool: &[PathBuf], stop: &AtomicBool) -> (u64, u
     (step.div_ceil(2), removed)
 }
 
+/// Once the clients have left: the figures when the server holds no connection any more (or
+/// after 90 s), and how long that took.
+fn settled(pid: u32, port: u16) -> (Sample, Duration) {
+    let settle = Instant::now();
+    loop {
+        let s = sample(pid, port);
+        if s.connections == 0 || settle.elapsed() > Duration::from_secs(90) {
+            return (s, settle.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 fn in_mib(bytes: u64) -> String {
     format!("{:.2} MiB", mib(bytes))
 }
@@ -277,6 +293,8 @@ fn main() {
     }
     let clients = env_or("SOAK_CLIENTS", 1000);
     let seconds = env_or("SOAK_SECONDS", 300);
+    // More rounds show whether what the server keeps after one (allocator caches) grows.
+    let rounds = env_or("SOAK_ROUNDS", 1).max(1);
     // A thousand sockets here and as many in the server: lift this process's open-file limit
     // as the server lifts its own.
     let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
@@ -364,38 +382,33 @@ fn main() {
         .build()
         .expect("a runtime");
     let started = Instant::now();
-    let until = started + Duration::from_secs(seconds);
-    runtime.block_on(async {
-        let tasks: Vec<_> = (0..clients)
-            .map(|i| {
-                let tally = Arc::clone(&tally);
-                match role(i) {
-                    Role::Healthy => tokio::spawn(healthy(port, until, tally)),
-                    Role::Stall => tokio::spawn(stalling(port, until, tally)),
-                    Role::Reset => tokio::spawn(resetting(port, until, i, tally)),
-                }
-            })
-            .collect();
-        for task in tasks {
-            let _ = task.await;
-        }
-    });
+    let mut after_rounds = Vec::new();
+    for _ in 0..rounds {
+        let until = Instant::now() + Duration::from_secs(seconds);
+        runtime.block_on(async {
+            let tasks: Vec<_> = (0..clients)
+                .map(|i| {
+                    let tally = Arc::clone(&tally);
+                    match role(i) {
+                        Role::Healthy => tokio::spawn(healthy(port, until, tally)),
+                        Role::Stall => tokio::spawn(stalling(port, until, tally)),
+                        Role::Reset => tokio::spawn(resetting(port, until, i, tally)),
+                    }
+                })
+                .collect();
+            for task in tasks {
+                let _ = task.await;
+            }
+        });
+        // Every client has closed: the server must let go of every connection and its memory.
+        after_rounds.push(settled(pid, port));
+    }
     let elapsed = started.elapsed();
     let during_cpu = ProcFigures::of(pid).cpu_seconds - before.proc.cpu_seconds;
     stop.store(true, Ordering::Relaxed);
     let (added, removed) = changer.join().expect("the library changer");
     let _ = sampler.join();
-
-    // Every client has closed: the server must let go of every connection and its memory.
-    let settle = Instant::now();
-    let after = loop {
-        let s = sample(pid, port);
-        if s.connections == 0 || settle.elapsed() > Duration::from_secs(90) {
-            break s;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    let settled_in = settle.elapsed();
+    let (after, settled_in) = after_rounds.last().copied().expect("one round at least");
     let files_now = std::fs::read_dir(&photos).map_or(0, |d| d.count());
     let library = Instant::now();
     let mut cache = (0, 0);
@@ -492,6 +505,16 @@ fn main() {
         cache.0,
         mib(cache.1)
     );
+    if rounds > 1 {
+        let each: Vec<String> = after_rounds
+            .iter()
+            .map(|(s, _)| format!("{:.1}", mib(s.proc.rss)))
+            .collect();
+        println!(
+            "  RSS after each round:   {} MiB ({rounds} rounds of {seconds} s)",
+            each.join(", ")
+        );
+    }
     println!(
         "                          before    peak during   after (settled in {settled_in:.1?})   after exit"
     );
