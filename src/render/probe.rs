@@ -150,6 +150,144 @@ fn overrun(format: Format, what: String, declared: u64, available: u64) -> Error
     }
 }
 
+/// A VP8 key frame's data partitions must fit in its chunk. The decoder allocates each
+/// partition at its declared size (up to 16 MiB, a 24-bit field) before reading it, so a
+/// few kilobytes that declare more would make it allocate that much for nothing.
+///
+/// The partition count is in the frame header, which is arithmetic-coded: it is read here
+/// with the boolean decoder of RFC 6386, section 7, over the fields before it (section 19.2).
+/// A header cut short is left to the decoder, which refuses it before the partitions.
+fn vp8_partitions(data: &[u8]) -> Result<(), Error> {
+    const F: Format = Format::WebP;
+    let tag = u32::from_le_bytes([data[0], data[1], data[2], 0]);
+    if tag & 1 != 0 {
+        return Err(corrupt(F, "the VP8 frame is not a key frame"));
+    }
+    let first = (tag >> 5) as usize;
+    let Some(header) = data.get(10..10 + first) else {
+        return Ok(());
+    };
+    let mut d = BoolDecoder::new(header);
+    d.literal(2); // colour space, clamping
+    if d.flag() {
+        let update_map = d.flag();
+        if d.flag() {
+            d.flag(); // absolute or delta values
+            (0..4).for_each(|_| d.optional_signed(7)); // quantizer per segment
+            (0..4).for_each(|_| d.optional_signed(6)); // loop filter level per segment
+        }
+        if update_map {
+            (0..3).for_each(|_| {
+                if d.flag() {
+                    d.literal(8);
+                }
+            });
+        }
+    }
+    d.literal(1 + 6 + 3); // filter type, level, sharpness
+    if d.flag() && d.flag() {
+        (0..8).for_each(|_| d.optional_signed(6)); // reference frame and mode deltas
+    }
+    let count = 1usize << d.literal(2);
+    if d.exhausted() {
+        return Ok(());
+    }
+    let table = 10 + first;
+    let sizes_end = table + 3 * (count - 1);
+    let available = data.len().saturating_sub(sizes_end) as u64;
+    let Some(sizes) = data.get(table..sizes_end) else {
+        return Err(truncated(F));
+    };
+    // The last partition is the rest of the chunk; the others are declared.
+    let declared: u64 = sizes
+        .chunks_exact(3)
+        .map(|s| u64::from(u32::from_le_bytes([s[0], s[1], s[2], 0])))
+        .sum();
+    if declared > available {
+        return Err(overrun(
+            F,
+            "its VP8 data partitions".into(),
+            declared,
+            available,
+        ));
+    }
+    Ok(())
+}
+
+/// The boolean entropy decoder of VP8 (RFC 6386, section 7), for reading frame headers.
+/// Past the end of its data it reads zeros and says so.
+struct BoolDecoder<'a> {
+    data: &'a [u8],
+    next: usize,
+    value: u32,
+    range: u32,
+    bits: u32,
+    overrun: bool,
+}
+
+impl<'a> BoolDecoder<'a> {
+    fn new(data: &'a [u8]) -> BoolDecoder<'a> {
+        let mut d = BoolDecoder {
+            data,
+            next: 0,
+            value: 0,
+            range: 255,
+            bits: 0,
+            overrun: false,
+        };
+        d.value = (d.byte() << 8) | d.byte();
+        d
+    }
+
+    fn byte(&mut self) -> u32 {
+        let b = self.data.get(self.next).copied();
+        self.next += 1;
+        self.overrun |= b.is_none();
+        u32::from(b.unwrap_or(0))
+    }
+
+    fn bool(&mut self, probability: u32) -> bool {
+        let split = 1 + (((self.range - 1) * probability) >> 8);
+        let big_split = split << 8;
+        let bit = self.value >= big_split;
+        if bit {
+            self.range -= split;
+            self.value -= big_split;
+        } else {
+            self.range = split;
+        }
+        while self.range < 128 {
+            self.value <<= 1;
+            self.range <<= 1;
+            self.bits += 1;
+            if self.bits == 8 {
+                self.bits = 0;
+                self.value |= self.byte();
+            }
+        }
+        bit
+    }
+
+    fn flag(&mut self) -> bool {
+        self.bool(128)
+    }
+
+    fn literal(&mut self, bits: u32) -> u32 {
+        (0..bits).fold(0, |v, _| (v << 1) | u32::from(self.flag()))
+    }
+
+    fn optional_signed(&mut self, bits: u32) {
+        if self.flag() {
+            self.literal(bits + 1);
+        }
+    }
+
+    /// Whether a read went past the data (what was read since is not to be trusted).
+    fn exhausted(&self) -> bool {
+        self.overrun
+    }
+}
+
 /// PNG: the chunk list up to IEND.
 fn png(b: &[u8]) -> Result<Probe<'_>, Error> {
     const F: Format = Format::Png;
@@ -273,13 +411,16 @@ fn webp(b: &[u8]) -> Result<Probe<'_>, Error> {
                 let u24 = |at: usize| u32::from_le_bytes([data[at], data[at + 1], data[at + 2], 0]);
                 size = Some((u24(4) + 1, u24(7) + 1));
             }
-            b"VP8 " if size.is_none() => {
+            b"VP8 " => {
                 // Frame tag (3 bytes), start code, then 14-bit width and height.
                 if data.len() < 10 || data[3..6] != [0x9d, 0x01, 0x2a] {
                     return Err(corrupt(F, "the VP8 frame header is invalid"));
                 }
-                let side = |at: usize| (le16(data, at).unwrap_or(0) & 0x3fff) as u32;
-                size = Some((side(6), side(8)));
+                if size.is_none() {
+                    let side = |at: usize| (le16(data, at).unwrap_or(0) & 0x3fff) as u32;
+                    size = Some((side(6), side(8)));
+                }
+                vp8_partitions(data)?;
             }
             b"VP8L" => {
                 lossless = true;
@@ -656,6 +797,35 @@ mod tests {
             }) => assert_eq!((declared, available), (0xffff_fff0, 3)),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn vp8_partitions_are_checked_against_the_chunk() {
+        // A real lossy WebP passes; one the fuzzer made, whose partition table declares
+        // megabytes in a 15 KB file, is refused before any decoder allocates them.
+        let photo = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/photo.webp"))
+            .expect("the sample WebP");
+        assert!(Probe::read(&photo, Format::WebP).is_ok());
+        let found = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fuzz/regressions/render/webp-vp8-partition-sizes-past-the-chunk"
+        ))
+        .expect("the fuzzer's file");
+        match Probe::read(&found, Format::WebP) {
+            Err(Error::Overrun {
+                declared,
+                available,
+                ..
+            }) => assert!(declared > available, "{declared} {available}"),
+            other => panic!("{other:?}"),
+        }
+        // Not a key frame: no WebP holds one, and the decoder would read it differently.
+        let mut inter = photo.clone();
+        inter[20] |= 1;
+        assert!(matches!(
+            Probe::read(&inter, Format::WebP),
+            Err(Error::Corrupt { .. })
+        ));
     }
 
     #[test]
