@@ -223,6 +223,10 @@ fn one_stream_too_many_is_refused_with_retry_after() {
     assert!(pets.status_line.contains("200"), "{}", pets.status_line);
     which(&pets.next_jpeg());
     assert_eq!(server.status()["limits"]["streams"], 2);
+    let metrics = String::from_utf8(server.get("GET", "/metrics").body).expect("text");
+    for line in ["framecast_channels 2", "framecast_streams 2"] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
 
     // A new channel, or a new rendition of one in use: one stream too many either way.
     for query in ["album=trips", "album=pets&size=160x120", "size=160x120"] {

@@ -517,6 +517,17 @@ pub fn metrics(state: &State) -> warp::reply::Response {
         "Pictures put on the timeline.",
         schedule.published,
     );
+    out.gauge(
+        "channels",
+        "Channels in use (timelines of their own albums, order and interval), the default \
+         one included.",
+        state.schedule.channels().len(),
+    );
+    out.gauge(
+        "streams",
+        "Streams in use (a channel in a frame format each), bounded by --max-streams.",
+        state.schedule.streams(),
+    );
 
     out.counter(
         "renders_total",
