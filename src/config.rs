@@ -269,10 +269,10 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..), help_heading = heading::LIMITS)]
     pub max_clients: u32,
 
-    /// Frame formats (renditions: a size, fit, quality and background asked for with ?size=,
-    /// ?fit=, ?quality=, ?background=) rendered at once, the default one included; past it a
-    /// stream asking for a new one gets 503 with Retry-After. One unused for a minute is
-    /// dropped.
+    /// Streams rendered at once: each channel (photos asked for with ?album=, ?order=,
+    /// ?interval=) in each frame format (?size=, ?fit=, ?quality=, ?background=), the default
+    /// one included; past it a request for a new one gets 503 with Retry-After. One unused for
+    /// a minute is dropped.
     #[arg(long, env = "FRAMECAST_MAX_STREAMS", default_value_t = 8, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=64), help_heading = heading::LIMITS)]
     pub max_streams: u32,
@@ -625,52 +625,12 @@ fn number_and_unit(s: &str) -> Option<(f64, &str)> {
     Some((number.parse().ok()?, unit.trim()))
 }
 
-/// Parses a duration: one or more numbers each with its unit, `5s`, `500ms`, `1m30s`, `1.5h`,
-/// units in any case (`ms`, `s`, `m`, `h`; also `sec`, `min`). A bare number is refused with
-/// a hint, since `5` could as well mean milliseconds as seconds. It must be between 10 ms
-/// (shorter would only burn CPU) and a year.
+/// Parses a duration in the syntax of `framecast::schedule::channel::duration_seconds`
+/// (`5s`, `500ms`, `1m30s`, `1.5h`; a bare number is refused with a hint). It must be between
+/// 10 ms (shorter would only burn CPU) and a year.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let text = s.trim();
-    if text.is_empty() {
-        return Err("a duration is needed, like 5s or 500ms".to_string());
-    }
-    if text.parse::<f64>().is_ok() {
-        return Err(format!("'{s}' has no unit: did you mean {text}s?"));
-    }
-    let lower = text.to_ascii_lowercase();
-    let mut rest = lower.as_str();
-    let mut secs = 0.0;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let value: f64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("'{s}' is not a duration like 5s, 1m30s or 500ms"))?;
-        let after = rest[digits..].trim_start();
-        let letters = after
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(after.len());
-        let scale = match &after[..letters] {
-            "ms" => 0.001,
-            "s" | "sec" => 1.0,
-            "m" | "min" => 60.0,
-            "h" => 3600.0,
-            "" => {
-                return Err(format!(
-                    "'{s}' ends in a number without a unit: did you mean {text}s?"
-                ));
-            }
-            other => {
-                return Err(format!(
-                    "unknown unit '{other}' in '{s}' (use ms, s, m or h, as in 1m30s)"
-                ));
-            }
-        };
-        secs += value * scale;
-        rest = after[letters..].trim_start();
-    }
-    if !secs.is_finite() || !(0.01..=86_400.0 * 365.0).contains(&secs) {
+    let secs = framecast::schedule::channel::duration_seconds(s)?;
+    if !(0.01..=86_400.0 * 365.0).contains(&secs) {
         return Err(format!("'{s}' must be between 10ms and a year"));
     }
     Ok(Duration::from_secs_f64(secs))

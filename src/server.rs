@@ -54,8 +54,8 @@ pub struct Settings {
     pub cache: cache::Limits,
     /// Timeline pacing.
     pub timing: Timing,
-    /// How many renditions of the timeline (frame formats) at once, and for how long an
-    /// unused one is kept.
+    /// How many streams (a channel in a frame format) at once, and for how long an unused
+    /// one (rendition or channel) is kept.
     pub renditions: rendition::Limits,
     /// HTTP options.
     pub http: http::Options,

@@ -54,8 +54,10 @@ fn listed(server: &TestServer, size: &str) -> Option<serde_json::Value> {
         .find(|r| r["size"] == size && r["default"] == false)
 }
 
-#[test]
-fn two_sizes_at_once_each_get_their_own_frames_of_the_same_photo() {
+/// Follows two screens of one channel (`channel`: its query parameters, or none for the
+/// default) at two sizes through four changes of photo: each gets frames of its own size,
+/// both of the same photo. Returns the server's status afterwards.
+fn two_sizes_of_one_channel(channel: impl Fn(&Path) -> String) -> serde_json::Value {
     let dir = tempfile::tempdir().expect("temp dir");
     gallery(dir.path());
     let interval = Duration::from_millis(1500);
@@ -64,8 +66,17 @@ fn two_sizes_at_once_each_get_their_own_frames_of_the_same_photo() {
         s.timing.interval = interval;
         s.http.mjpeg.refresh = Duration::from_millis(200);
     });
-    let mut small = server.stream("GET /stream.mjpg?size=160x120&t=1 HTTP/1.1");
-    let mut square = server.stream("GET /?action=stream&size=200x200&client=tv HTTP/1.1");
+    // Until the folder is walked its album is not known.
+    wait_until("the photo on screen", Duration::from_secs(20), || {
+        server.status()["current"]["path"].is_string()
+    });
+    let channel = channel(dir.path());
+    let mut small = server.stream(&format!(
+        "GET /stream.mjpg?size=160x120&t=1{channel} HTTP/1.1"
+    ));
+    let mut square = server.stream(&format!(
+        "GET /?action=stream&size=200x200&client=tv{channel} HTTP/1.1"
+    ));
     assert!(small.status_line.contains("200"), "{}", small.status_line);
     assert!(square.status_line.contains("200"), "{}", square.status_line);
 
@@ -99,29 +110,69 @@ fn two_sizes_at_once_each_get_their_own_frames_of_the_same_photo() {
     }
     // The timeline moved on: the two renditions went through the same distinct photos.
     assert!(seen.windows(2).all(|w| w[0] != w[1]), "{seen:?}");
+    // The default is what it always was: no parameter, the server's own size.
+    let snapshot = server.get("GET", "/snapshot.jpg?t=5");
+    assert_eq!(snapshot.status, 200);
+    assert_frame(&snapshot.body, size(320, 180));
+    server.status()
+}
 
-    let listed: Vec<(String, u64, bool)> = renditions(&server)
+/// A rendition as the status lists it: (size, clients, default, lead).
+fn listing(renditions: &serde_json::Value) -> Vec<(String, u64, bool, bool)> {
+    renditions
+        .as_array()
+        .expect("renditions listed")
         .iter()
         .map(|r| {
             (
                 r["size"].as_str().unwrap_or("").to_string(),
                 r["clients"].as_u64().unwrap_or(99),
                 r["default"].as_bool().unwrap_or(false),
+                r["lead"].as_bool().unwrap_or(false),
             )
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn two_sizes_at_once_each_get_their_own_frames_of_the_same_photo() {
+    let status = two_sizes_of_one_channel(|_| String::new());
     assert_eq!(
-        listed,
+        listing(&status["renditions"]),
         [
-            ("320x180".to_string(), 0, true),
-            ("160x120".to_string(), 1, false),
-            ("200x200".to_string(), 1, false),
+            ("320x180".to_string(), 0, true, true),
+            ("160x120".to_string(), 1, false, false),
+            ("200x200".to_string(), 1, false, false),
         ]
     );
-    // The default is what it always was: no parameter, the server's own size.
-    let snapshot = server.get("GET", "/snapshot.jpg?t=5");
-    assert_eq!(snapshot.status, 200);
-    assert_frame(&snapshot.body, size(320, 180));
+    assert_eq!(status["channels"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn two_sizes_of_another_channel_show_the_same_photo_too() {
+    // The gallery's photos lie directly in the folder: their album is named after it. Asked
+    // for by name, in another order, it is a channel of its own.
+    let status = two_sizes_of_one_channel(|dir| {
+        let album = dir.file_name().and_then(|n| n.to_str()).expect("a name");
+        format!("&album={album}&order=recent")
+    });
+    let channels = status["channels"].as_array().expect("channels listed");
+    assert_eq!(channels.len(), 2, "{channels:?}");
+    let channel = &channels[1];
+    assert_eq!(channel["order"], "recent", "{channel}");
+    assert_eq!(channel["clients"], 2, "{channel}");
+    // It steps in the frames it was first asked for; the default channel is left alone.
+    assert_eq!(
+        listing(&channel["renditions"]),
+        [
+            ("160x120".to_string(), 1, false, true),
+            ("200x200".to_string(), 1, false, false),
+        ]
+    );
+    assert_eq!(
+        listing(&status["renditions"]),
+        [("320x180".to_string(), 0, true, true)]
+    );
 }
 
 #[test]
@@ -230,7 +281,7 @@ fn one_rendition_too_many_is_refused_with_retry_after() {
         Some("10")
     );
     assert!(
-        body.contains("already renders 2 frame formats (--max-streams)"),
+        body.contains("already plays 2 streams (a channel in a frame format each, --max-streams)"),
         "{body}"
     );
     assert_eq!(server.get("GET", "/snapshot.jpg?size=320x180").status, 503);

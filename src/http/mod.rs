@@ -20,9 +20,11 @@
 //!
 //! The mjpg-streamer URLs (`/?action=…`) are what IP-camera apps and Home Assistant expect.
 //!
-//! The stream, the snapshot and the page take `?size=`, `?fit=`, `?quality=` and
-//! `?background=` ([`rendition`]): a screen asks for frames of its own, which the schedule's
-//! rendition of that spec publishes (created on first use, bounded in number).
+//! The stream, the snapshot and the page take `?album=` (repeatable), `?order=` and
+//! `?interval=` for a channel of their own, and `?size=`, `?fit=`, `?quality=` and
+//! `?background=` for frames of their own ([`query`]): the schedule's channel of those photos,
+//! in its rendition of that spec, publishes them (both created on first use, bounded in
+//! number).
 
 pub mod access;
 pub mod clients;
@@ -31,11 +33,10 @@ pub mod error;
 pub mod listen;
 pub mod mjpeg;
 pub mod page;
-pub mod rendition;
+pub mod query;
 pub mod status;
 pub mod viewers;
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,11 +48,12 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::cache::Cache;
 use crate::render::{Size, Spec};
-use crate::schedule::Schedule;
+use crate::schedule::{Key, Schedule};
 pub use access::Access;
 use clients::Clients;
 pub use error::Error;
 pub use listen::serve;
+use query::Query;
 use viewers::Viewers;
 
 /// HTTP options.
@@ -161,10 +163,9 @@ pub fn routes(
     let get_or_head = warp::get().or(warp::head()).unify().and(warp::method());
     let peer = warp::ext::optional::<Peer>();
     // The viewer page tags its stream with `?client=`; other parameters (a token, cache
-    // busters) are for others. A query that does not parse is no query here.
-    let query = warp::query::<HashMap<String, String>>()
-        .or(warp::any().map(HashMap::new))
-        .unify();
+    // busters) are for others. Every query parses (see `Query::parse`), repeats kept.
+    let raw_query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    let query = raw_query.map(|raw: String| Query::parse(&raw));
 
     let stream_path = warp::path("stream.mjpg")
         .or(warp::path("stream"))
@@ -182,7 +183,7 @@ pub fn routes(
             |method: Method,
              peer: Option<Peer>,
              path: warp::path::FullPath,
-             query: HashMap<String, String>,
+             query: Query,
              state: Arc<State>| {
                 stream(&state, &method, peer, path.as_str(), &query)
             },
@@ -194,21 +195,20 @@ pub fn routes(
         .and(query)
         .and(with_state.clone())
         .and_then(
-            |method: Method, query: HashMap<String, String>, state: Arc<State>| async move {
+            |method: Method, query: Query, state: Arc<State>| async move {
                 snapshot(&state, &method, &query).await
             },
         );
 
-    let raw_query = warp::query::raw().or(warp::any().map(String::new)).unify();
     let root = warp::path::end()
         .and(get_or_head)
-        .and(warp::query::<HashMap<String, String>>())
+        .and(query)
         .and(raw_query)
         .and(peer)
         .and(with_state.clone())
         .and_then(
             |method: Method,
-             query: HashMap<String, String>,
+             query: Query,
              raw_query: String,
              peer: Option<Peer>,
              state: Arc<State>| async move {
@@ -216,7 +216,7 @@ pub fn routes(
                     Action::Page => {
                         // The page passes its query on to its stream: refuse a bad one here,
                         // where a person reads the reason, not in an image that never loads.
-                        spec_of(&state, &query).map_err(warp::reject::custom)?;
+                        wanted(&state, &query).map_err(warp::reject::custom)?;
                         Ok(page::page(&raw_query))
                     }
                     Action::Stream => Ok(stream(&state, &method, peer, "/?action=stream", &query)),
@@ -229,17 +229,11 @@ pub fn routes(
     let instance = warp::path!("api" / "instance")
         .and(api.clone())
         .and(query)
-        .map(|state: Arc<State>, query: HashMap<String, String>| {
-            viewers::instance(&state, query.get("client").map(String::as_str))
-        });
+        .map(|state: Arc<State>, query: Query| viewers::instance(&state, query.get("client")));
     let status = warp::path!("api" / "status")
         .and(api.clone())
-        .and(warp::query::<HashMap<String, String>>())
-        .and_then(
-            |state: Arc<State>, query: HashMap<String, String>| async move {
-                status::status(&state, &query)
-            },
-        );
+        .and(query)
+        .and_then(|state: Arc<State>, query: Query| async move { status::status(&state, &query) });
     let albums = warp::path!("api" / "albums")
         .and(api.clone())
         .map(|state: Arc<State>| status::albums(&state));
@@ -274,8 +268,8 @@ fn into_response<R: Reply>(reply: R) -> warp::reply::Response {
 }
 
 /// `?action=` in mjpg-streamer's style; other parameters (cache busters) are ignored.
-fn action(query: &HashMap<String, String>) -> Result<Action, Rejection> {
-    match query.get("action").map(String::as_str) {
+fn action(query: &Query) -> Result<Action, Rejection> {
+    match query.get("action") {
         None => Ok(Action::Page),
         Some("stream") => Ok(Action::Stream),
         Some("snapshot") => Ok(Action::Snapshot),
@@ -285,9 +279,18 @@ fn action(query: &HashMap<String, String>) -> Result<Action, Rejection> {
     }
 }
 
-/// The rendition `query` asks for (the default without any rendition parameter).
-fn spec_of(state: &State, query: &HashMap<String, String>) -> Result<Spec, Error> {
-    rendition::spec(query, state.cache.pool().spec()).map_err(Error::BadQuery)
+/// The channel and the rendition `query` asks for (the default channel without any channel
+/// parameter, the default rendition without any rendition parameter).
+fn wanted(state: &State, query: &Query) -> Result<(Key, Spec), Error> {
+    let snapshot = state.schedule.library().snapshot();
+    let albums = query::Albums {
+        known: &snapshot.albums,
+        complete: snapshot.complete,
+    };
+    let key = query::channel(query, state.schedule.default_channel().key(), &albums)
+        .map_err(Error::BadQuery)?;
+    let spec = query::spec(query, state.cache.pool().spec()).map_err(Error::BadQuery)?;
+    Ok((key, spec))
 }
 
 fn stream(
@@ -295,10 +298,10 @@ fn stream(
     method: &Method,
     peer: Option<Peer>,
     path: &str,
-    query: &HashMap<String, String>,
+    query: &Query,
 ) -> warp::reply::Response {
-    let spec = match spec_of(state, query) {
-        Ok(spec) => spec,
+    let (key, spec) = match wanted(state, query) {
+        Ok(wanted) => wanted,
         Err(e) => return error::bad_request(&e),
     };
     if method == Method::HEAD {
@@ -313,10 +316,10 @@ fn stream(
         Ok(guard) => guard,
         Err(full) => return error::busy(&full.to_string()),
     };
-    // A client one rendition too many is told to come back later (503, not 400): the request
-    // is fine, and the room comes back when another rendition is no longer watched.
-    let rx = match state.schedule.subscribe_as(&spec) {
-        Ok((_, rx)) => rx,
+    // A client one stream too many is told to come back later (503, not 400): the request is
+    // fine, and the room comes back when another stream is no longer watched.
+    let rx = match state.schedule.subscribe_as(&key, &spec) {
+        Ok(subscription) => subscription.rx,
         Err(refused) => return error::busy(&refused.to_string()),
     };
     if let Some(client) = query.get("client") {
@@ -331,19 +334,19 @@ const FIRST_PICTURE_WAIT: Duration = Duration::from_secs(10);
 async fn snapshot(
     state: &Arc<State>,
     method: &Method,
-    query: &HashMap<String, String>,
+    query: &Query,
 ) -> Result<warp::reply::Response, Rejection> {
-    let spec = spec_of(state, query).map_err(warp::reject::custom)?;
-    let (_, mut rx) = match state.schedule.subscribe_as(&spec) {
-        Ok(subscribed) => subscribed,
+    let (key, spec) = wanted(state, query).map_err(warp::reject::custom)?;
+    let mut rx = match state.schedule.subscribe_as(&key, &spec) {
+        Ok(subscription) => subscription.rx,
         Err(refused) => return Ok(error::busy(&refused.to_string())),
     };
     let current = rx.borrow_and_update().clone();
     let showing = match current {
         Some(showing) => showing,
         None => {
-            // Only in the first moments after start, or of a new rendition: wait for its
-            // first picture.
+            // Only in the first moments after start, or of a new channel or rendition: wait
+            // for its first picture.
             let first =
                 tokio::time::timeout(FIRST_PICTURE_WAIT, rx.wait_for(Option::is_some)).await;
             match first {

@@ -12,7 +12,6 @@
 //! every client, not only those connected now), and quantities are in seconds and bytes. The
 //! lower modules keep the counts as plain atomics; this module only formats them.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::{Instant, UNIX_EPOCH};
 
@@ -22,7 +21,9 @@ use serde::Serialize;
 use warp::Reply;
 
 use super::clients::ClientInfo;
+use super::query::Query;
 use super::{Error, State};
+use crate::schedule::rendition;
 
 /// Failures listed by default.
 pub const FAILURES_LISTED: usize = 100;
@@ -40,7 +41,10 @@ struct Status {
     index: IndexStatus,
     cache: CacheStatus,
     clients: Vec<ClientInfo>,
+    /// The default channel's renditions.
     renditions: Vec<RenditionStatus>,
+    /// Every channel in use, the default first, each with its renditions.
+    channels: Vec<ChannelStatus>,
     limits: LimitsStatus,
     settings: SettingsStatus,
 }
@@ -88,10 +92,32 @@ struct RenditionStatus {
     fit: &'static str,
     quality: u8,
     background: String,
+    /// Whether it is the server's default rendition (the default channel's lead).
     default: bool,
+    /// Whether its channel's timeline steps in it (kept as long as the channel).
+    lead: bool,
     clients: usize,
     /// Seconds without a client or a request (dropped past `idle_limit_secs`, unless default).
     idle_secs: f64,
+}
+
+/// A channel: what it plays, what is on screen and who follows it.
+#[derive(Serialize)]
+struct ChannelStatus {
+    /// Its albums (every photo when empty).
+    albums: Vec<String>,
+    order: &'static str,
+    interval_ms: u64,
+    /// Whether it is the command line's (always there, its place kept across restarts).
+    default: bool,
+    current: Option<Current>,
+    next_change_in_ms: Option<u64>,
+    /// Clients following it now, in any rendition.
+    clients: usize,
+    /// Seconds without a client or a request (dropped past `idle_limit_secs`, unless default).
+    idle_secs: f64,
+    /// Its renditions, the lead first.
+    renditions: Vec<RenditionStatus>,
 }
 
 #[derive(Serialize)]
@@ -152,16 +178,15 @@ struct LimitsStatus {
     connections: usize,
     max_connections: usize,
     overflow_connections: u64,
+    /// Streams (a channel in a rendition) at most, and in use now.
     max_streams: usize,
+    streams: usize,
     idle_limit_secs: f64,
 }
 
 /// `GET /api/status`; `?failures=all` lists every failure.
-pub fn status(
-    state: &State,
-    query: &HashMap<String, String>,
-) -> Result<warp::reply::Response, warp::Rejection> {
-    let listed = match query.get("failures").map(String::as_str) {
+pub fn status(state: &State, query: &Query) -> Result<warp::reply::Response, warp::Rejection> {
+    let listed = match query.get("failures") {
         None => FAILURES_LISTED,
         Some("all") => usize::MAX,
         Some(other) => {
@@ -175,14 +200,8 @@ pub fn status(
     let status = Status {
         version: env!("CARGO_PKG_VERSION"),
         uptime_seconds: state.started.elapsed().as_secs_f64(),
-        current: schedule.current.as_ref().map(|photo| Current {
-            root: photo.root,
-            path: photo.relative.display().to_string(),
-        }),
-        next_change_in_ms: schedule.next_change.map(|at| {
-            u64::try_from(at.saturating_duration_since(Instant::now()).as_millis())
-                .unwrap_or(u64::MAX)
-        }),
+        current: schedule.current.as_deref().map(Current::of),
+        next_change_in_ms: schedule.next_change.map(millis_until),
         settings: settings(state),
         index: index_status(state),
         photos: PhotosStatus {
@@ -209,19 +228,24 @@ pub fn status(
             evictions: cache.evictions,
         },
         clients: state.clients.list(),
-        renditions: state
+        renditions: renditions(state.schedule.default_channel().renditions().info(), true),
+        channels: state
             .schedule
-            .renditions()
-            .info()
-            .into_iter()
-            .map(|r| RenditionStatus {
-                size: r.spec.size.to_string(),
-                fit: r.spec.fit.name(),
-                quality: r.spec.quality,
-                background: r.spec.background.to_string(),
-                default: r.default,
-                clients: r.clients,
-                idle_secs: r.idle.as_secs_f64(),
+            .channels()
+            .iter()
+            .map(|channel| {
+                let info = channel.info();
+                ChannelStatus {
+                    albums: info.key.albums().to_vec(),
+                    order: info.key.order().name(),
+                    interval_ms: u64::try_from(info.key.interval().as_millis()).unwrap_or(u64::MAX),
+                    default: info.default,
+                    current: info.current.as_deref().map(Current::of),
+                    next_change_in_ms: info.next_change.map(millis_until),
+                    clients: info.clients,
+                    idle_secs: info.idle.as_secs_f64(),
+                    renditions: renditions(info.renditions, info.default),
+                }
             })
             .collect(),
         limits: LimitsStatus {
@@ -230,13 +254,43 @@ pub fn status(
             connections: state.connections.open(),
             max_connections: state.connections.max(),
             overflow_connections: state.connections.overflow(),
-            max_streams: state.schedule.renditions().limits().max,
-            idle_limit_secs: state.schedule.renditions().limits().idle.as_secs_f64(),
+            max_streams: state.schedule.limits().max,
+            streams: state.schedule.streams(),
+            idle_limit_secs: state.schedule.limits().idle.as_secs_f64(),
         },
     };
     let mut response = warp::reply::json(&status).into_response();
     super::mjpeg::no_cache(&mut response);
     Ok(response)
+}
+
+impl Current {
+    fn of(photo: &library::Photo) -> Current {
+        Current {
+            root: photo.root,
+            path: photo.relative.display().to_string(),
+        }
+    }
+}
+
+fn millis_until(at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(Instant::now()).as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The renditions of a channel, `default` if it is the default channel.
+fn renditions(list: Vec<rendition::Info>, default: bool) -> Vec<RenditionStatus> {
+    list.into_iter()
+        .map(|r| RenditionStatus {
+            size: r.spec.size.to_string(),
+            fit: r.spec.fit.name(),
+            quality: r.spec.quality,
+            background: r.spec.background.to_string(),
+            default: default && r.lead,
+            lead: r.lead,
+            clients: r.clients,
+            idle_secs: r.idle.as_secs_f64(),
+        })
+        .collect()
 }
 
 fn settings(state: &State) -> SettingsStatus {
@@ -462,6 +516,17 @@ pub fn metrics(state: &State) -> warp::reply::Response {
         "pictures_published_total",
         "Pictures put on the timeline.",
         schedule.published,
+    );
+    out.gauge(
+        "channels",
+        "Channels in use (timelines of their own albums, order and interval), the default \
+         one included.",
+        state.schedule.channels().len(),
+    );
+    out.gauge(
+        "streams",
+        "Streams in use (a channel in a frame format each), bounded by --max-streams.",
+        state.schedule.streams(),
     );
 
     out.counter(

@@ -1,25 +1,33 @@
-//! The playback schedule: one shared timeline, like a TV channel.
+//! The playback schedule: shared timelines, like TV channels.
 //!
-//! Every client sees the same photo at the same time. The schedule plays the library's newest
-//! snapshot in the chosen order ([`order`]), one photo every `--interval`, gets each frame
-//! from the cache (rendering the next few ahead, so a photo change never waits for a decode)
-//! and publishes it on a `watch` channel. A client that connects reads the current frame at
-//! once; a slow client only ever sees the newest one.
+//! Every client of a channel sees the same photo at the same time. A channel ([`channel`])
+//! plays the library's newest snapshot (its albums of it) in its order ([`order`]), one photo
+//! every interval, gets each frame from the cache (rendering the next few ahead, so a photo
+//! change never waits for a decode) and publishes it on a `watch` channel. A client that
+//! connects reads the current frame at once; a slow client only ever sees the newest one.
 //!
 //! The library changes under it: a new photo takes its place in the order, a deleted one is
 //! never shown again (and if it is on screen, the next one comes at once), and an edited one
-//! on screen is rendered again (its identity changed). The place in the order is written
-//! next to the index after every photo, so a restart goes on where it stopped.
+//! on screen is rendered again (its identity changed). The default channel's place in the
+//! order is written next to the index after every photo, so a restart goes on where it
+//! stopped.
 //!
 //! A photo that fails to render is logged once with its reason, listed in the status, and
-//! skipped for good. With nothing to show (an empty folder, or every file bad) a generated
-//! frame says so, so streams keep running at the right size. While nobody watches the timeline
-//! holds still: the current frame and the next are ready, and no other work is done.
+//! skipped for good by every channel. With nothing to show (an empty folder, or every file
+//! bad) a generated frame says so, so streams keep running at the right size. While nobody
+//! watches a channel it holds still: the current frame and the next are ready, and no other
+//! work is done.
 //!
-//! Each kind of screen can follow the timeline in frames of its own ([`rendition`]): every
-//! step of the timeline is published as a [`Moment`], which each rendition with clients
-//! renders in its own spec (and the next photo ahead), publishing it to its own clients.
+//! Each kind of screen can follow a channel in frames of its own ([`rendition`]): every step
+//! of the timeline is published as a [`Moment`], which each rendition with clients renders in
+//! its own spec (and the next photo ahead), publishing it to its own clients.
+//!
+//! The [`Schedule`] holds the channels: the command line's, always there, and those asked for
+//! (`?album=`, `?order=`, `?interval=`), created on first use and dropped once unused for a
+//! while, like renditions. A channel in a rendition is a stream; their number over every
+//! channel is bounded (`--max-streams`), since each costs a render of every photo it shows.
 
+pub mod channel;
 pub mod order;
 pub mod rendition;
 
@@ -29,15 +37,15 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::cache::Cache;
-use crate::escape::Escaped;
-use crate::library::{Library, Photo, PhotoId, Snapshot};
+use crate::library::{Library, Photo, PhotoId};
 use crate::render::{Frame, Spec};
+pub use channel::{Channel, Key};
 pub use order::{Order, Playlist, Resume, Step};
-pub use rendition::{Refused, Rendition, Renditions};
+pub use rendition::{Rendition, Renditions};
 
 /// How the timeline moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,154 +162,258 @@ struct Failed {
     relative: PathBuf,
 }
 
+/// What every channel records about photos: which rendered, which failed and why.
 #[derive(Default)]
 struct Book {
     failed: HashMap<PhotoId, Failed>,
     rendered: HashSet<PhotoId>,
-    /// Photos in play, as of the last look at the library.
-    playing: usize,
 }
 
-/// The shared timeline.
-pub struct Schedule {
+/// What every channel shares: the library, the one frame cache (and its worker pool), the
+/// book of failures.
+struct Common {
     library: Arc<Library>,
     cache: Arc<Cache>,
-    timing: Timing,
-    playback: Playback,
-    /// The default rendition (published by the timeline itself) and the others.
-    renditions: Renditions,
-    /// Each step of the timeline, for the other renditions to follow.
-    moments: watch::Sender<Option<Moment>>,
-    /// Woken when a client subscribes, so a paused timeline resumes.
-    viewer_arrived: Notify,
     book: Mutex<Book>,
-    /// The play order and the place in it. Only the timeline task uses it (a pool job while
-    /// a view is re-sorted), so the lock is never contended.
-    playlist: Arc<Mutex<Playlist>>,
-    /// When the current picture's interval ends, for the status.
-    next_change: Mutex<Option<Instant>>,
+    /// Photos rendered ahead of the current one while someone watches.
+    ahead: usize,
+    /// A rendition or channel unused for this long is dropped.
+    idle: Duration,
 }
 
-/// What the "nothing to show" frame says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Nothing(Vec<String>);
+impl Common {
+    fn book(&self) -> MutexGuard<'_, Book> {
+        self.book
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Why a stream could not be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// Every stream slot (a channel in a frame format) is taken by one in use.
+    #[error(
+        "this server already plays {max} streams (a channel in a frame format each, \
+         --max-streams); ask for one in use or try again when one is no longer watched"
+    )]
+    Full {
+        /// The bound.
+        max: usize,
+    },
+}
+
+/// A subscription to a channel in a rendition.
+pub struct Subscription {
+    /// The channel.
+    pub channel: Arc<Channel>,
+    /// The rendition.
+    pub rendition: Arc<Rendition>,
+    /// Its pictures: the current one (once ready), then each new one.
+    pub rx: watch::Receiver<Option<Showing>>,
+}
+
+/// Every channel: the command line's, always there, and those asked for, bounded with their
+/// renditions by [`rendition::Limits`].
+pub struct Schedule {
+    common: Arc<Common>,
+    playback: Playback,
+    timing: Timing,
+    limits: rendition::Limits,
+    default: Arc<Channel>,
+    /// The other channels. Its lock is held while a rendition or channel is created or
+    /// dropped, so the count of streams is exact and nothing is dropped while being joined.
+    others: Mutex<HashMap<Key, Arc<Channel>>>,
+    /// Fired at shutdown: stops every channel, and any created after.
+    stop: CancellationToken,
+}
 
 impl Schedule {
     /// A timeline over the photos of `library`, played as `playback` says, resumed from
     /// `resume` (read from `playback.resume` by the caller, off the async runtime), in the
-    /// cache's frames and in at most `renditions.max` renditions in all.
+    /// cache's frames, and other channels and renditions on demand, `limits` bounding them.
     pub fn new(
         library: Arc<Library>,
         cache: Arc<Cache>,
         timing: Timing,
         playback: Playback,
         resume: Option<Resume>,
-        renditions: rendition::Limits,
+        limits: rendition::Limits,
     ) -> Arc<Self> {
-        let renditions = Renditions::new(*cache.pool().spec(), renditions);
-        let entropy = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64)
-            ^ u64::from(std::process::id()).rotate_left(32);
-        let playlist = Playlist::new(playback.order, playback.albums.clone(), resume, entropy);
-        Arc::new(Schedule {
+        let lead = *cache.pool().spec();
+        let common = Arc::new(Common {
             library,
             cache,
-            timing,
-            playback,
-            renditions,
-            moments: watch::channel(None).0,
-            viewer_arrived: Notify::new(),
             book: Mutex::new(Book::default()),
-            playlist: Arc::new(Mutex::new(playlist)),
-            next_change: Mutex::new(None),
+            ahead: timing.ahead,
+            idle: limits.idle,
+        });
+        let stop = CancellationToken::new();
+        let key = Key::new(playback.albums.clone(), playback.order, timing.interval);
+        let default = Channel::new(
+            key,
+            true,
+            Arc::clone(&common),
+            lead,
+            (resume, playback.resume.clone()),
+            stop.child_token(),
+        );
+        Arc::new(Schedule {
+            common,
+            playback,
+            timing,
+            limits,
+            default,
+            others: Mutex::new(HashMap::new()),
+            stop,
         })
     }
 
-    fn book(&self) -> MutexGuard<'_, Book> {
-        self.book
+    fn others(&self) -> MutexGuard<'_, HashMap<Key, Arc<Channel>>> {
+        self.others
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn playlist(&self) -> MutexGuard<'_, Playlist> {
-        lock(&self.playlist)
-    }
-
     /// The library played.
     pub fn library(&self) -> &Arc<Library> {
-        &self.library
+        &self.common.library
     }
 
-    /// What is played, in which order.
+    /// What the default channel plays, in which order.
     pub fn playback(&self) -> &Playback {
         &self.playback
     }
 
-    /// How the timeline moves.
+    /// How the default channel moves.
     pub fn timing(&self) -> &Timing {
         &self.timing
     }
 
-    fn set_next_change(&self, at: Option<Instant>) {
-        *self
-            .next_change
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = at;
+    /// The bounds on streams.
+    pub fn limits(&self) -> &rendition::Limits {
+        &self.limits
     }
 
-    /// Follows the timeline in the default rendition: the receiver holds the current picture
-    /// (once the first one is ready) and is told of each new one.
+    /// The command line's channel.
+    pub fn default_channel(&self) -> &Arc<Channel> {
+        &self.default
+    }
+
+    /// Every channel, the default first, then by albums, order and interval.
+    pub fn channels(&self) -> Vec<Arc<Channel>> {
+        let mut all: Vec<Arc<Channel>> = self.others().values().cloned().collect();
+        all.sort_by(|a, b| {
+            let key = |c: &Channel| {
+                let k = c.key();
+                (k.albums().to_vec(), k.order().name(), k.interval())
+            };
+            key(a).cmp(&key(b))
+        });
+        all.insert(0, Arc::clone(&self.default));
+        all
+    }
+
+    /// Streams (a channel in a rendition) in use now, the default channel's lead included.
+    pub fn streams(&self) -> usize {
+        let others = self.others();
+        Self::count(&self.default, &others)
+    }
+
+    fn count(default: &Channel, others: &HashMap<Key, Arc<Channel>>) -> usize {
+        default.renditions().len() + others.values().map(|c| c.renditions().len()).sum::<usize>()
+    }
+
+    /// Follows the default channel in its lead rendition: the receiver holds the current
+    /// picture (once the first one is ready) and is told of each new one.
     pub fn subscribe(&self) -> watch::Receiver<Option<Showing>> {
-        let rx = self.renditions.default_rendition().subscribe();
-        self.viewer_arrived.notify_one();
-        rx
-    }
-
-    /// Follows the timeline in frames of `spec`, creating that rendition if there is room for
-    /// it (refused when every one allowed is in use).
-    pub fn subscribe_as(
-        self: &Arc<Self>,
-        spec: &Spec,
-    ) -> Result<(Arc<Rendition>, watch::Receiver<Option<Showing>>), Refused> {
-        let subscribed = self.renditions.subscribe(spec)?;
-        if subscribed.created {
-            tokio::spawn(Arc::clone(self).follow(Arc::clone(&subscribed.rendition)));
+        let lead = *self.default.renditions().lead().spec();
+        match self.default.subscribe(&lead, false) {
+            Some(subscribed) => subscribed.rx,
+            // The lead is always there: never reached.
+            None => self.default.renditions().lead().subscribe(),
         }
-        self.viewer_arrived.notify_one();
-        Ok((subscribed.rendition, subscribed.rx))
     }
 
-    /// The renditions.
-    pub fn renditions(&self) -> &Renditions {
-        &self.renditions
+    /// Follows the channel of `key` in frames of `spec`, creating the channel, the rendition
+    /// or both if there is room for them (refused when every stream allowed is in use).
+    pub fn subscribe_as(self: &Arc<Self>, key: &Key, spec: &Spec) -> Result<Subscription, Refused> {
+        let mut others = self.others();
+        let existing = if *key == *self.default.key() {
+            Some(Arc::clone(&self.default))
+        } else {
+            others.get(key).cloned()
+        };
+        let needed = match &existing {
+            None => 1,
+            Some(channel) => {
+                usize::from(!channel.renditions().list().iter().any(|r| r.spec() == spec))
+            }
+        };
+        if needed > 0 && Self::count(&self.default, &others) + needed > self.limits.max {
+            // Room may be held by streams that are past their time but not swept yet.
+            self.drop_idle(&mut others);
+            if Self::count(&self.default, &others) + needed > self.limits.max {
+                return Err(Refused::Full {
+                    max: self.limits.max,
+                });
+            }
+        }
+        let channel = match existing {
+            Some(channel) => channel,
+            None => {
+                // A new channel steps in the frames it was first asked for, and starts from
+                // the beginning of its order.
+                let channel = Channel::new(
+                    key.clone(),
+                    false,
+                    Arc::clone(&self.common),
+                    *spec,
+                    (None, None),
+                    self.stop.child_token(),
+                );
+                others.insert(key.clone(), Arc::clone(&channel));
+                tokio::spawn(Arc::clone(&channel).run());
+                channel
+            }
+        };
+        let subscribed = channel.subscribe(spec, true).ok_or(Refused::Full {
+            max: self.limits.max,
+        })?;
+        Ok(Subscription {
+            channel,
+            rendition: subscribed.rendition,
+            rx: subscribed.rx,
+        })
     }
 
-    /// The picture on screen now in the default rendition, if one is ready.
+    /// The picture on screen now in the default channel, if one is ready.
     pub fn current(&self) -> Option<Showing> {
-        self.renditions.default_rendition().current()
+        self.default.current()
     }
 
-    /// Clients following the timeline now, in any rendition.
+    /// Clients following any channel now, in any rendition.
     pub fn viewers(&self) -> usize {
-        self.renditions.clients()
+        self.default.viewers() + self.others().values().map(|c| c.viewers()).sum::<usize>()
     }
 
-    /// Counters for the status page.
+    /// Counters for the status page, of the default channel (the photos rendered and failed
+    /// are every channel's).
     pub fn status(&self) -> Status {
-        let book = self.book();
+        let book = self.common.book();
         let showing = self.current();
         let mut failed: Vec<Failure> = book.failed.values().map(|f| f.failure.clone()).collect();
         failed.sort_by(|a, b| a.path.cmp(&b.path));
         // From the library's newest snapshot, not the timeline's last look at it: the
         // timeline holds still while nobody watches, the count must not.
-        let albums = &self.playback.albums;
+        let key = self.default.key();
         let photos = self
+            .common
             .library
             .snapshot()
             .photos
             .iter()
-            .filter(|p| albums.is_empty() || albums.iter().any(|a| **a == *p.album))
+            .filter(|p| key.plays(p))
             .count();
         Status {
             photos,
@@ -309,373 +421,55 @@ impl Schedule {
             failed,
             current: showing.as_ref().and_then(|s| s.photo.clone()),
             published: showing.as_ref().map_or(0, |s| s.seq),
-            next_change: *self
-                .next_change
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            next_change: self.default.next_change(),
         }
     }
 
-    /// Shows `source` (as `frame` in the default rendition) and tells the other renditions.
-    fn publish(&self, frame: Frame, source: Source) {
-        self.renditions
-            .default_rendition()
-            .publish(Showing::new(frame, source.photo()));
-        self.moments.send_modify(|current| {
-            let seq = current.as_ref().map_or(0, |m| m.seq) + 1;
-            *current = Some(Moment { seq, source });
+    /// Drops the renditions and channels no longer used.
+    fn sweep(&self) {
+        let mut others = self.others();
+        self.drop_idle(&mut others);
+    }
+
+    fn drop_idle(&self, others: &mut HashMap<Key, Arc<Channel>>) {
+        self.default.renditions().sweep();
+        others.retain(|key, channel| {
+            channel.renditions().sweep();
+            let keep = channel.renditions().idle_for() < self.limits.idle;
+            if !keep {
+                tracing::debug!(
+                    albums = ?key.albums(),
+                    order = %key.order(),
+                    "channel no longer used"
+                );
+                channel.stop();
+            }
+            keep
         });
     }
 
-    /// Follows the timeline for `rendition` until it is dropped: while it has clients, each
-    /// step is rendered in its spec (and the next photo ahead); without clients, nothing.
-    async fn follow(self: Arc<Self>, rendition: Arc<Rendition>) {
-        let spec = *rendition.spec();
-        let mut moments = self.moments.subscribe();
-        let mut shown: Option<u64> = None;
-        loop {
-            if rendition.clients() > 0 {
-                let moment = moments.borrow_and_update().clone();
-                if let Some(moment) = moment
-                    && shown != Some(moment.seq)
-                {
-                    let frame = tokio::select! {
-                        frame = self.frame_in(&moment.source, spec) => frame,
-                        () = rendition.stop.cancelled() => return,
-                    };
-                    if let Some(frame) = frame {
-                        rendition.publish(Showing::new(frame, moment.source.photo()));
-                    }
-                    shown = Some(moment.seq);
-                    self.render_ahead_as(spec);
-                    // A newer step may have come while this one rendered.
-                    continue;
-                }
-            }
-            tokio::select! {
-                changed = moments.changed() => {
-                    if changed.is_err() {
-                        return;
-                    }
-                }
-                () = rendition.arrived.notified() => {}
-                () = rendition.stop.cancelled() => return,
-            }
-        }
-    }
-
-    /// The frame of `source` in frames of `spec`. A photo that fails here but not in the
-    /// default rendition keeps the previous picture on screen (its failure is the timeline's
-    /// to record, which skips the photo for good if it fails there too).
-    async fn frame_in(&self, source: &Source, spec: Spec) -> Option<Frame> {
-        let frame = match source {
-            Source::Photo(photo) => self.cache.frame_as(&photo.id, spec).await,
-            Source::Nothing(lines) => self.cache.pool().placeholder_as(lines.to_vec(), spec).await,
-        };
-        match frame {
-            Ok(frame) => Some(frame),
-            Err(e) => {
-                tracing::debug!(size = %spec.size, "cannot render in another rendition: {e}");
-                None
-            }
-        }
-    }
-
-    /// Starts rendering the next photo in frames of `spec`, so it is ready when its turn comes.
-    fn render_ahead_as(self: &Arc<Self>, spec: Spec) {
-        for photo in self.playlist().upcoming(1) {
-            if self.is_failed(&photo) || self.cache.contains_as(&photo.id, spec) {
-                continue;
-            }
-            let cache = Arc::clone(&self.cache);
-            tokio::spawn(async move {
-                let _ = cache.frame_as(&photo.id, spec).await;
-            });
-        }
-    }
-
-    fn is_failed(&self, photo: &Photo) -> bool {
-        self.book().failed.contains_key(&photo.id)
-    }
-
-    /// Renders (or fetches) one photo's frame, recording the outcome. A failure is logged the
-    /// first time only.
-    async fn frame(&self, photo: &Photo) -> Option<Frame> {
-        match self.cache.frame(&photo.id).await {
-            Ok(frame) => {
-                self.book().rendered.insert(photo.id.clone());
-                Some(frame)
-            }
-            Err(e) => {
-                let reason = match &e {
-                    crate::cache::RenderFailure::Render(file) => file.source.to_string(),
-                    other => other.to_string(),
-                };
-                let first = self
-                    .book()
-                    .failed
-                    .insert(
-                        photo.id.clone(),
-                        Failed {
-                            failure: Failure {
-                                path: photo.id.path.clone(),
-                                reason: reason.clone(),
-                            },
-                            root: photo.root,
-                            relative: photo.relative.clone(),
-                        },
-                    )
-                    .is_none();
-                if first {
-                    tracing::warn!(path = %Escaped::path(&photo.id.path), "skipping photo: {reason}");
-                }
-                None
-            }
-        }
-    }
-
-    /// Starts rendering the photos after the current one so they are ready when their turn
-    /// comes; with nobody watching, only the next one.
-    fn render_ahead(self: &Arc<Self>) {
-        let ahead = if self.viewers() == 0 {
-            1
-        } else {
-            self.timing.ahead
-        };
-        let upcoming = self.playlist().upcoming(ahead);
-        for photo in upcoming {
-            if self.is_failed(&photo) || self.cache.contains(&photo.id) {
-                continue;
-            }
-            let schedule = Arc::clone(self);
-            tokio::spawn(async move {
-                schedule.frame(&photo).await;
-            });
-        }
-    }
-
-    /// Brings the play order up to date with `snapshot`, sorting on the worker pool.
-    async fn refresh(&self, snapshot: &Arc<Snapshot>) {
-        if !self.playlist().is_stale(snapshot) {
-            return;
-        }
-        let playlist = Arc::clone(&self.playlist);
-        let job = Arc::clone(snapshot);
-        if let Err(e) = self
-            .cache
-            .pool()
-            .run(move || lock(&playlist).refresh(&job))
-            .await
-        {
-            tracing::error!("cannot order the photos: {e}");
-        }
-        let playing = self.playlist().len();
-        let mut book = self.book();
-        book.playing = playing;
-        // Failures of photos that left the library are forgotten with them.
-        book.failed.retain(|id, f| {
-            snapshot
-                .find(f.root, &f.relative)
-                .is_some_and(|p| p.id == *id)
-        });
-    }
-
-    /// The next photo in the order that renders, with its frame.
-    async fn next(&self) -> Option<(Arc<Photo>, Frame)> {
-        let mut tries = self.playlist().len() + 1;
-        while tries > 0 {
-            let step = self.playlist().advance();
-            match step {
-                Step::Photo(photo) => {
-                    tries -= 1;
-                    if self.is_failed(&photo) {
-                        continue;
-                    }
-                    if let Some(frame) = self.frame(&photo).await {
-                        return Some((photo, frame));
-                    }
-                }
-                Step::EndOfRound => {
-                    let playlist = Arc::clone(&self.playlist);
-                    if self
-                        .cache
-                        .pool()
-                        .run(move || lock(&playlist).new_round())
-                        .await
-                        .is_err()
-                    {
-                        return None;
-                    }
-                }
-                Step::Empty => return None,
-            }
-        }
-        None
-    }
-
-    /// Writes the place in the slideshow next to the index.
-    async fn save_place(&self) {
-        let Some(path) = self.playback.resume.clone() else {
-            return;
-        };
-        let resume = self.playlist().resume();
-        let written = tokio::task::spawn_blocking(move || resume.save(&path)).await;
-        if let Ok(Err(e)) = written {
-            tracing::debug!("cannot write the slideshow position: {e}");
-        }
-    }
-
-    /// Runs the timeline until `cancel` fires, dropping the renditions no longer used.
+    /// Runs the default channel until `cancel` fires, dropping the channels and renditions
+    /// no longer used; then stops every channel.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
-        let idle = self.renditions.limits().idle;
-        // Checked a few times per idle period, so a rendition goes soon after its time.
+        let idle = self.limits.idle;
+        // Checked a few times per idle period, so a stream goes soon after its time.
         let period = (idle / 4).clamp(Duration::from_millis(20), Duration::from_secs(5));
         let sweeper = Arc::clone(&self);
-        let sweeping = cancel.clone();
+        let stop = self.stop.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    () = tokio::time::sleep(period) => sweeper.renditions.sweep(),
-                    () = sweeping.cancelled() => return,
+                    () = tokio::time::sleep(period) => sweeper.sweep(),
+                    () = cancel.cancelled() => break,
                 }
             }
+            // Every channel's token is a child of this one: their timelines and renditions
+            // stop, and a channel asked for from now on never starts.
+            stop.cancel();
         });
-        Arc::clone(&self).timeline(cancel).await;
-        self.renditions.stop_all();
-    }
-
-    async fn timeline(self: Arc<Self>, cancel: CancellationToken) {
-        let mut snapshots = self.library.subscribe();
-        let mut nothing: Option<Nothing> = None;
-        loop {
-            let snapshot = Arc::clone(&snapshots.borrow_and_update());
-            tokio::select! {
-                () = self.refresh(&snapshot) => {}
-                () = cancel.cancelled() => return,
-            }
-            let next = tokio::select! {
-                next = self.next() => next,
-                () = cancel.cancelled() => return,
-            };
-            let mut current = match next {
-                Some((photo, frame)) => {
-                    self.publish(frame, Source::Photo(Arc::clone(&photo)));
-                    nothing = None;
-                    self.render_ahead();
-                    self.save_place().await;
-                    Some(photo)
-                }
-                None => {
-                    let says = self.nothing_says(&snapshot);
-                    if nothing.as_ref() != Some(&says) {
-                        if let Some(frame) = self.nothing_to_show(&says).await {
-                            self.publish(frame, Source::Nothing(says.0.clone().into()));
-                        }
-                        nothing = Some(says);
-                    }
-                    None
-                }
-            };
-            if !self.hold(&mut snapshots, &mut current, &cancel).await {
-                return;
-            }
+        Arc::clone(&self.default).run().await;
+        for channel in self.others().values() {
+            channel.stop();
         }
     }
-
-    /// Shows the current picture for a whole interval of someone watching it (with nobody
-    /// watching, the timeline holds still, and the first viewer gets a full interval). A
-    /// library change ends the wait early when the photo on screen left (or nothing is on
-    /// screen); a photo on screen that was edited is rendered again in place. `false` when
-    /// cancelled.
-    async fn hold(
-        self: &Arc<Self>,
-        snapshots: &mut watch::Receiver<Arc<Snapshot>>,
-        current: &mut Option<Arc<Photo>>,
-        cancel: &CancellationToken,
-    ) -> bool {
-        // `None` while waiting for a viewer.
-        let mut deadline = Some(Instant::now() + self.timing.interval);
-        let far = Instant::now() + Duration::from_secs(86_400 * 365);
-        loop {
-            self.set_next_change(deadline);
-            tokio::select! {
-                () = tokio::time::sleep_until(deadline.unwrap_or(far).into()), if deadline.is_some() => {
-                    if self.viewers() > 0 {
-                        return true;
-                    }
-                    deadline = None;
-                }
-                () = self.viewer_arrived.notified(), if deadline.is_none() => {
-                    if self.viewers() > 0 {
-                        deadline = Some(Instant::now() + self.timing.interval);
-                    }
-                }
-                changed = snapshots.changed() => {
-                    if changed.is_err() {
-                        // The library is gone: only shutdown comes next.
-                        cancel.cancelled().await;
-                        return false;
-                    }
-                    let Some(shown) = current.clone() else {
-                        return true;
-                    };
-                    let snapshot = Arc::clone(&snapshots.borrow_and_update());
-                    match snapshot.find(shown.root, &shown.relative) {
-                        None => return true,
-                        Some(now) if now.id != shown.id => {
-                            let now = Arc::clone(now);
-                            if let Some(frame) = self.frame(&now).await {
-                                self.publish(frame, Source::Photo(Arc::clone(&now)));
-                            }
-                            *current = Some(now);
-                        }
-                        Some(_) => {}
-                    }
-                }
-                () = cancel.cancelled() => return false,
-            }
-        }
-    }
-
-    fn nothing_says(&self, snapshot: &Snapshot) -> Nothing {
-        let roots: Vec<String> = self
-            .library
-            .roots()
-            .iter()
-            .map(|r| r.display().to_string())
-            .collect();
-        let mut lines = vec!["No photos to show".to_string()];
-        let playing = self.playlist().len();
-        if !snapshot.complete && playing == 0 {
-            lines[0] = "Looking for photos".to_string();
-            lines.push(format!("in {}", roots.join(", ")));
-        } else if playing == 0 && !snapshot.photos.is_empty() {
-            lines.push(format!(
-                "None of the {} photos is in the albums {}",
-                snapshot.photos.len(),
-                self.playback.albums.join(", ")
-            ));
-        } else if playing == 0 {
-            lines.push(format!("None found in {}", roots.join(", ")));
-        } else {
-            lines.push(format!("None of the {playing} files could be shown"));
-        }
-        Nothing(lines)
-    }
-
-    async fn nothing_to_show(&self, says: &Nothing) -> Option<Frame> {
-        match self.cache.pool().placeholder(says.0.clone()).await {
-            Ok(frame) => Some(frame),
-            Err(e) => {
-                tracing::error!("cannot render the placeholder frame: {e}");
-                None
-            }
-        }
-    }
-}
-
-fn lock(playlist: &Mutex<Playlist>) -> MutexGuard<'_, Playlist> {
-    playlist
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::library::{Photo, Snapshot};
 
 /// The orders the slideshow can play in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Order {
     /// Natural name order (`IMG_2` before `IMG_10`), root by root.
     #[default]

@@ -1,15 +1,16 @@
-//! Renditions: how the one timeline looks on each kind of screen.
+//! Renditions: how a channel looks on each kind of screen.
 //!
 //! A TV wants 1920×1080, an old tablet 800×480, a phone a portrait frame cropped to cover.
-//! They all follow the same timeline (the same photo at the same moment), each in frames of
-//! its own [`Spec`]. A rendition is created when a client first asks for its spec, publishes
-//! its own pictures on its own `watch` channel (each frame encoded once, shared by all its
-//! clients), works only while it has clients, and is dropped once nobody has used it for
-//! [`Limits::idle`]. The server's default rendition (the command line's spec) is always there.
+//! They all follow their channel's timeline (the same photo at the same moment), each in
+//! frames of its own [`Spec`]. A rendition is created when a client first asks for its spec,
+//! publishes its own pictures on its own `watch` channel (each frame encoded once, shared by
+//! all its clients), works only while it has clients, and is dropped once nobody has used it
+//! for [`Limits::idle`]. A channel's lead rendition (the one its timeline steps in: the
+//! command line's spec on the default channel) lives as long as the channel.
 //!
-//! Their number is bounded ([`Limits::max`], the default included): every rendition in use
-//! costs a render of each photo shown, so a client that asks for one too many is refused
-//! rather than slowing every screen down.
+//! Their number is bounded over every channel ([`Limits::max`], the default channel's lead
+//! included; the schedule counts): every rendition in use costs a render of each photo shown,
+//! so a client that asks for one too many is refused rather than slowing every screen down.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -21,12 +22,13 @@ use tokio_util::sync::CancellationToken;
 use super::Showing;
 use crate::render::Spec;
 
-/// How many renditions may exist and how long an unused one is kept.
+/// How many streams may exist and how long an unused one is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Renditions at once, the default one included (at least 1).
+    /// Streams at once: renditions over every channel, each channel's lead included, the
+    /// default channel's among them (at least 1).
     pub max: usize,
-    /// A rendition with no client and no request for this long is dropped.
+    /// A rendition (and a channel) with no client and no request for this long is dropped.
     pub idle: Duration,
 }
 
@@ -39,24 +41,10 @@ impl Default for Limits {
     }
 }
 
-/// Why a rendition could not be had.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refused {
-    /// Every rendition slot is taken by one in use.
-    #[error(
-        "this server already renders {max} frame formats (--max-streams); ask for one in use \
-         or try again when one is no longer watched"
-    )]
-    Full {
-        /// The bound.
-        max: usize,
-    },
-}
-
 /// One rendition: a spec and the pictures published in it.
 pub struct Rendition {
     spec: Spec,
-    default: bool,
+    lead: bool,
     tx: watch::Sender<Option<Showing>>,
     /// Woken when a client subscribes, so the rendition renders what is on screen.
     pub(super) arrived: Notify,
@@ -66,10 +54,10 @@ pub struct Rendition {
 }
 
 impl Rendition {
-    fn new(spec: Spec, default: bool) -> Arc<Rendition> {
+    fn new(spec: Spec, lead: bool) -> Arc<Rendition> {
         Arc::new(Rendition {
             spec,
-            default,
+            lead,
             tx: watch::channel(None).0,
             arrived: Notify::new(),
             last_used: Mutex::new(Instant::now()),
@@ -82,9 +70,9 @@ impl Rendition {
         &self.spec
     }
 
-    /// Whether it is the server's default rendition.
-    pub fn is_default(&self) -> bool {
-        self.default
+    /// Whether it is its channel's lead rendition (the one the timeline steps in).
+    pub fn is_lead(&self) -> bool {
+        self.lead
     }
 
     /// Clients following it now.
@@ -134,19 +122,19 @@ impl Rendition {
 pub struct Info {
     /// Its spec.
     pub spec: Spec,
-    /// Whether it is the server's default.
-    pub default: bool,
+    /// Whether it is its channel's lead (the server's default on the default channel).
+    pub lead: bool,
     /// Clients following it now.
     pub clients: usize,
     /// How long it has had no client and no request.
     pub idle: Duration,
 }
 
-/// Every rendition of a timeline, by spec.
+/// Every rendition of a channel, by spec.
 pub struct Renditions {
-    default: Arc<Rendition>,
+    lead: Arc<Rendition>,
     others: Mutex<HashMap<Spec, Arc<Rendition>>>,
-    limits: Limits,
+    idle: Duration,
 }
 
 /// What [`Renditions::subscribe`] gives: the rendition, its receiver, and whether it is new
@@ -158,11 +146,13 @@ pub(super) struct Subscribed {
 }
 
 impl Renditions {
-    pub(super) fn new(default: Spec, limits: Limits) -> Renditions {
+    /// The renditions of a channel whose timeline steps in frames of `lead`; one unused for
+    /// `idle` is dropped.
+    pub(super) fn new(lead: Spec, idle: Duration) -> Renditions {
         Renditions {
-            default: Rendition::new(default, true),
+            lead: Rendition::new(lead, true),
             others: Mutex::new(HashMap::new()),
-            limits,
+            idle,
         }
     }
 
@@ -170,69 +160,64 @@ impl Renditions {
         self.others.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The default rendition.
-    pub fn default_rendition(&self) -> &Arc<Rendition> {
-        &self.default
+    /// The lead rendition, which the timeline steps in.
+    pub fn lead(&self) -> &Arc<Rendition> {
+        &self.lead
     }
 
-    /// The bounds.
-    pub fn limits(&self) -> &Limits {
-        &self.limits
+    /// How many there are, the lead included.
+    pub fn len(&self) -> usize {
+        1 + self.others().len()
     }
 
-    /// Subscribes to the rendition of `spec`, creating it if there is room. Done under the
-    /// lock the sweep takes, so a rendition is never dropped between being found and being
-    /// subscribed to.
-    pub(super) fn subscribe(&self, spec: &Spec) -> Result<Subscribed, Refused> {
-        if *spec == self.default.spec {
-            return Ok(Subscribed {
-                rendition: Arc::clone(&self.default),
-                rx: self.default.subscribe(),
+    /// Never: the lead is always there.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Subscribes to the rendition of `spec`, creating it if `may_create`; `None` when it
+    /// would have to be created and may not. The schedule calls this under the lock its
+    /// sweep takes, so a rendition is never dropped between being found and subscribed to.
+    pub(super) fn subscribe(&self, spec: &Spec, may_create: bool) -> Option<Subscribed> {
+        if *spec == self.lead.spec {
+            return Some(Subscribed {
+                rendition: Arc::clone(&self.lead),
+                rx: self.lead.subscribe(),
                 created: false,
             });
         }
         let mut others = self.others();
         if let Some(rendition) = others.get(spec) {
-            return Ok(Subscribed {
+            return Some(Subscribed {
                 rendition: Arc::clone(rendition),
                 rx: rendition.subscribe(),
                 created: false,
             });
         }
-        if others.len() + 1 >= self.limits.max {
-            // Room may be held by renditions that are past their time but not swept yet.
-            self.drop_idle(&mut others);
-            if others.len() + 1 >= self.limits.max {
-                return Err(Refused::Full {
-                    max: self.limits.max,
-                });
-            }
+        if !may_create {
+            return None;
         }
         let rendition = Rendition::new(*spec, false);
         let rx = rendition.subscribe();
         others.insert(*spec, Arc::clone(&rendition));
-        Ok(Subscribed {
+        Some(Subscribed {
             rendition,
             rx,
             created: true,
         })
     }
 
-    /// Drops the renditions unused for longer than [`Limits::idle`].
+    /// Drops the renditions other than the lead unused for longer than the idle time.
     pub(super) fn sweep(&self) {
         let mut others = self.others();
-        for rendition in others.values() {
+        for rendition in others.values().chain([&self.lead]) {
             if rendition.clients() > 0 {
                 // Idle time counts from the last moment it was watched.
                 rendition.touch();
             }
         }
-        self.drop_idle(&mut others);
-    }
-
-    fn drop_idle(&self, others: &mut HashMap<Spec, Arc<Rendition>>) {
         others.retain(|spec, rendition| {
-            let keep = rendition.idle_for() < self.limits.idle;
+            let keep = rendition.idle_for() < self.idle;
             if !keep {
                 tracing::debug!(size = %spec.size, fit = %spec.fit, "rendition no longer used");
                 rendition.stop.cancel();
@@ -241,7 +226,15 @@ impl Renditions {
         });
     }
 
-    /// Every rendition, the default first, then by size.
+    /// How long none of them has had a client or a request.
+    pub fn idle_for(&self) -> Duration {
+        self.others()
+            .values()
+            .map(|r| r.idle_for())
+            .fold(self.lead.idle_for(), Duration::min)
+    }
+
+    /// Every rendition, the lead first, then by size.
     pub fn list(&self) -> Vec<Arc<Rendition>> {
         let mut all: Vec<Arc<Rendition>> = self.others().values().cloned().collect();
         all.sort_by_key(|r| {
@@ -253,7 +246,7 @@ impl Renditions {
                 r.spec.background.0,
             )
         });
-        all.insert(0, Arc::clone(&self.default));
+        all.insert(0, Arc::clone(&self.lead));
         all
     }
 
@@ -263,7 +256,7 @@ impl Renditions {
             .iter()
             .map(|r| Info {
                 spec: r.spec,
-                default: r.default,
+                lead: r.lead,
                 clients: r.clients(),
                 idle: r.idle_for(),
             })
@@ -272,14 +265,15 @@ impl Renditions {
 
     /// Clients following any rendition.
     pub fn clients(&self) -> usize {
-        self.default.clients() + self.others().values().map(|r| r.clients()).sum::<usize>()
+        self.lead.clients() + self.others().values().map(|r| r.clients()).sum::<usize>()
     }
 
-    /// Stops every rendition's work (at shutdown).
+    /// Stops every rendition's work (the channel is dropped, or the server stops).
     pub(super) fn stop_all(&self) {
         for rendition in self.others().values() {
             rendition.stop.cancel();
         }
+        self.lead.stop.cancel();
     }
 }
 
@@ -296,38 +290,37 @@ mod tests {
     }
 
     #[test]
-    fn the_default_spec_is_the_default_rendition() {
-        let all = Renditions::new(spec(100), Limits::default());
-        let s = all.subscribe(&spec(100)).expect("default");
-        assert!(s.rendition.is_default() && !s.created);
-        assert_eq!(all.list().len(), 1);
+    fn the_lead_spec_is_the_lead_rendition() {
+        let all = Renditions::new(spec(100), Duration::from_secs(60));
+        let s = all.subscribe(&spec(100), false).expect("lead");
+        assert!(s.rendition.is_lead() && !s.created);
+        assert_eq!(all.len(), 1);
         assert_eq!(all.clients(), 1);
     }
 
     #[test]
-    fn one_too_many_is_refused_until_one_is_unused() {
-        let limits = Limits {
-            max: 3,
-            idle: Duration::from_millis(50),
-        };
-        let all = Renditions::new(spec(100), limits);
-        let a = all.subscribe(&spec(200)).expect("first other");
+    fn a_new_one_only_when_allowed_and_the_unused_ones_dropped() {
+        let all = Renditions::new(spec(100), Duration::from_millis(50));
+        assert!(all.subscribe(&spec(200), false).is_none());
+        let a = all.subscribe(&spec(200), true).expect("created");
         assert!(a.created);
-        let again = all.subscribe(&spec(200)).expect("same one");
+        let again = all.subscribe(&spec(200), false).expect("the same one");
         assert!(!again.created);
-        let b = all.subscribe(&spec(300)).expect("second other");
-        assert_eq!(
-            all.subscribe(&spec(400)).err(),
-            Some(Refused::Full { max: 3 })
-        );
+        let b = all.subscribe(&spec(300), true).expect("another");
+        assert_eq!(all.len(), 3);
+        assert_eq!(all.idle_for(), Duration::ZERO);
         // Unwatched, but not for long enough yet.
         drop((a, again));
-        assert!(all.subscribe(&spec(400)).is_err());
+        all.sweep();
+        assert_eq!(all.len(), 3);
         std::thread::sleep(Duration::from_millis(80));
         all.sweep();
         let sizes: Vec<u32> = all.list().iter().map(|r| r.spec.size.width).collect();
-        assert_eq!(sizes, [100, 300], "the watched one stays");
-        assert!(all.subscribe(&spec(400)).is_ok());
+        assert_eq!(sizes, [100, 300], "the watched one stays, and the lead");
         drop(b);
+        std::thread::sleep(Duration::from_millis(80));
+        all.sweep();
+        assert_eq!(all.len(), 1, "the lead stays");
+        assert!(all.idle_for() >= Duration::from_millis(50));
     }
 }
