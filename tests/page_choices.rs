@@ -1,7 +1,7 @@
 //! The viewer page in headless Chromium chooses for the screen: frames of the screen's own
 //! size, snapped to the ladder of shared sizes, unless the URL names one; and a list of the
 //! albums, driven with the keys a TV remote sends (arrows, OK, back), whose choice goes into
-//! the page URL with the page's other parameters kept.
+//! the page URL with the page's other parameters kept, and whose photos the page then shows.
 
 mod common;
 
@@ -33,6 +33,8 @@ fn serve(root: &Path) -> TestServer {
             height: 270,
         };
         s.http.mjpeg.refresh = Duration::from_millis(200);
+        // The default timeline holds on its first photo (blue): red on a page is the album's.
+        s.timing.interval = Duration::from_secs(3600);
     })
 }
 
@@ -160,7 +162,7 @@ fn arrow_keys_and_ok_pick_an_album_into_the_page_url() {
     press(&mut page, "Escape", 27);
     assert_eq!(menu(&mut page)["shown"], false);
 
-    // Down twice (wrapping up once shows the keys go both ways), then OK.
+    // OK opens it too; up wraps to the last album, down comes back, up again, then OK.
     press(&mut page, "Enter", 13);
     poll(Duration::from_secs(10), "the list again", || {
         (menu(&mut page)["shown"] == true).then_some(())
@@ -171,24 +173,36 @@ fn arrow_keys_and_ok_pick_an_album_into_the_page_url() {
         true,
         "up wraps to the last"
     );
+    press(&mut page, "ArrowDown", 40);
+    assert_eq!(
+        menu(&mut page)["items"][0]["chosen"],
+        true,
+        "down wraps to the first"
+    );
     press(&mut page, "ArrowUp", 38);
-    assert_eq!(menu(&mut page)["items"][1]["chosen"], true);
     press(&mut page, "Enter", 13);
     let search = poll(Duration::from_secs(10), "the choice in the URL", || {
         let s = page.eval("window.location.search");
         (s.as_str()? != "?lang=en").then(|| s.as_str().map(str::to_string))?
     });
-    assert_eq!(search, "?lang=en&album=blue");
+    assert_eq!(search, "?lang=en&album=red");
 
-    // The page that loads remembers it: the list marks it as the one showing.
+    // The page that loads shows the album, and remembers it: the list marks it as showing.
     page.picture_size(PICTURE_WITHIN);
+    poll(Duration::from_secs(20), "the red album on the page", || {
+        let shot = page.screenshot();
+        let p = shot.get_pixel(shot.width() / 2, shot.height() / 2).0;
+        (0..3)
+            .all(|i| (p[i] as i32 - RED[i] as i32).abs() < 40)
+            .then_some(())
+    });
     press(&mut page, "ArrowDown", 40);
     let again = poll(Duration::from_secs(10), "the list on the new page", || {
         let m = menu(&mut page);
         (m["shown"] == true && m["items"].as_array()?.len() == 3).then_some(m)
     });
-    assert_eq!(again["items"][1]["chosen"], true, "{again}");
+    assert_eq!(again["items"][2]["chosen"], true, "{again}");
     let current = page
-        .eval("document.getElementById('menu').childNodes[1].className.indexOf('current') >= 0");
+        .eval("document.getElementById('menu').childNodes[2].className.indexOf('current') >= 0");
     assert_eq!(current, true);
 }
