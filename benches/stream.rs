@@ -131,6 +131,8 @@ fn main() {
             CACHE,
             "--max-clients",
             &clients.to_string(),
+            // Each run renders what it serves, whatever earlier runs left on disk.
+            "--no-disk-cache",
         ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
