@@ -69,6 +69,8 @@ fn serve(root: &Path, port: u16, files: u64) -> Run {
         .args(["--size", "640x360", "--interval", "5s"])
         .arg("--state-dir")
         .arg(root.join("state"))
+        // Every run renders its first frame, as the first start on a new library does.
+        .arg("--no-disk-cache")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

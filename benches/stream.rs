@@ -125,10 +125,11 @@ fn run(renditions: &'static [Rendition], each: u64, seconds: u64) {
             CACHE,
             "--max-clients",
             &clients.to_string(),
+            // Each run renders what it serves, whatever earlier runs left on disk.
+            "--no-disk-cache",
         ])
         .arg("--state-dir")
         .arg(state.path())
-        .env("FRAMECAST_CACHE_DIR", state.path().join("cache"))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

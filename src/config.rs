@@ -258,6 +258,22 @@ pub struct ServeArgs {
           value_parser = parse_bytes, help_heading = heading::LIMITS)]
     pub cache_size: u64,
 
+    /// Where rendered frames are kept so that a restart does not render them again (created
+    /// if missing; deleting it is always safe)
+    /// [default: $XDG_CACHE_HOME/framecast or ~/.cache/framecast].
+    #[arg(long, env = "FRAMECAST_CACHE_DIR", value_name = "DIR", help_heading = heading::OUTPUT)]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Keep rendered frames in memory only, never on disk.
+    #[arg(long, env = "FRAMECAST_NO_DISK_CACHE", help_heading = heading::OUTPUT)]
+    pub no_disk_cache: bool,
+
+    /// Bytes of rendered frames kept on disk (the least recently shown are removed past it):
+    /// 1GiB, 500MB.
+    #[arg(long, env = "FRAMECAST_DISK_CACHE_SIZE", default_value = "1GiB", value_name = "SIZE",
+          value_parser = parse_bytes, help_heading = heading::LIMITS)]
+    pub disk_cache_size: u64,
+
     /// A client whose connection takes no data for this long is dropped.
     #[arg(long, env = "FRAMECAST_WRITE_TIMEOUT", default_value = "30s",
           value_parser = parse_duration, help_heading = heading::LIMITS)]
@@ -430,6 +446,18 @@ impl ServeArgs {
                 .collect();
         }
         let state = self.state_dir.or_else(default_state_dir);
+        let disk_cache = if self.no_disk_cache {
+            None
+        } else {
+            self.cache_dir
+                .or_else(|| {
+                    default_cache_dir(std::env::var_os("XDG_CACHE_HOME"), std::env::var_os("HOME"))
+                })
+                .map(|dir| cache::disk::Options {
+                    dir,
+                    max_bytes: self.disk_cache_size,
+                })
+        };
         Ok(ServeConfig {
             listen: self.listen,
             settings: Settings {
@@ -454,6 +482,7 @@ impl ServeArgs {
                 cache: cache::Limits {
                     max_bytes: self.cache_size,
                 },
+                disk_cache,
                 timing: schedule::Timing {
                     interval: self.interval,
                     ..Default::default()
@@ -600,6 +629,20 @@ fn default_state_dir() -> Option<PathBuf> {
         std::env::var_os("HOME")
             .filter(|h| !h.is_empty())
             .map(|home| PathBuf::from(home).join(".local/state"))
+    })
+    .map(|dir| dir.join("framecast"))
+}
+
+/// The frame cache folder's default, from `XDG_CACHE_HOME` and `HOME`:
+/// `$XDG_CACHE_HOME/framecast`, else `~/.cache/framecast`; `None` (frames kept in memory only)
+/// when neither is set.
+fn default_cache_dir(xdg_cache_home: Option<OsString>, home: Option<OsString>) -> Option<PathBuf> {
+    let xdg = xdg_cache_home
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute());
+    xdg.or_else(|| {
+        home.filter(|h| !h.is_empty())
+            .map(|home| PathBuf::from(home).join(".cache"))
     })
     .map(|dir| dir.join("framecast"))
 }
@@ -779,6 +822,9 @@ mod tests {
         assert_eq!(config.settings.timing.interval, Duration::from_secs(5));
         assert_eq!(config.settings.http.mjpeg.refresh, Duration::from_secs(1));
         assert_eq!(config.settings.cache.max_bytes, 256 * 1024 * 1024);
+        if let Some(disk) = &config.settings.disk_cache {
+            assert_eq!(disk.max_bytes, 1 << 30);
+        }
         assert_eq!(config.settings.spec.fit, Fit::Letterbox);
     }
 
@@ -897,6 +943,43 @@ mod tests {
         assert!(!s.library.watch);
         assert_eq!(s.library.rescan, Duration::from_secs(5));
         assert!(Cli::try_parse_from(["framecast", "serve", "--order", "random"]).is_err());
+    }
+
+    #[test]
+    fn disk_cache_settings() {
+        let disk = |args: &[&str]| {
+            let cli =
+                Cli::try_parse_from(["framecast", "serve"].iter().chain(args)).expect("parses");
+            let Command::Serve(args) = cli.command else {
+                panic!("not serve")
+            };
+            args.into_config(1024).expect("valid").settings.disk_cache
+        };
+        assert_eq!(
+            disk(&["--cache-dir", "/tmp/fc", "--disk-cache-size", "200MiB"]),
+            Some(cache::disk::Options {
+                dir: PathBuf::from("/tmp/fc"),
+                max_bytes: 200 << 20,
+            })
+        );
+        assert_eq!(disk(&["--cache-dir", "/tmp/fc", "--no-disk-cache"]), None);
+        assert!(Cli::try_parse_from(["framecast", "serve", "--disk-cache-size", "lots"]).is_err());
+        let os = |s: &str| Some(OsString::from(s));
+        assert_eq!(
+            default_cache_dir(os("/var/cache"), os("/home/a")),
+            Some(PathBuf::from("/var/cache/framecast"))
+        );
+        // XDG wants an absolute path; a relative one is ignored.
+        assert_eq!(
+            default_cache_dir(os("cache"), os("/home/a")),
+            Some(PathBuf::from("/home/a/.cache/framecast"))
+        );
+        assert_eq!(
+            default_cache_dir(None, os("/home/a")),
+            Some(PathBuf::from("/home/a/.cache/framecast"))
+        );
+        assert_eq!(default_cache_dir(None, os("")), None);
+        assert_eq!(default_cache_dir(None, None), None);
     }
 
     #[test]

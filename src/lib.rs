@@ -28,7 +28,8 @@
 //! - [`pool`] is the rayon pool where all CPU work runs, and the only bridge from it to async
 //!   code.
 //! - [`cache`] keeps rendered frames in an LRU bounded by bytes, so each frame is encoded once
-//!   and shared by every client.
+//!   and shared by every client, and ([`cache::disk`]) a copy of them in a folder bounded by
+//!   bytes, so a restart serves them from disk instead of rendering them again.
 //! - [`schedule`] is the shared timeline: the library's photos in the chosen order, one after
 //!   another, rendered ahead, published to every client at once.
 //! - [`http`] serves the MJPEG stream, snapshots, the viewer page and status; it only reads what

@@ -52,6 +52,9 @@ pub struct Settings {
     pub pool: pool::Limits,
     /// Frame cache bound.
     pub cache: cache::Limits,
+    /// Where rendered frames are kept across restarts, and how much of them; `None` keeps
+    /// them in memory only.
+    pub disk_cache: Option<cache::disk::Options>,
     /// Timeline pacing.
     pub timing: Timing,
     /// How many streams (a channel in a frame format) at once, and for how long an unused
@@ -102,7 +105,14 @@ pub async fn start(
     let threads = settings.threads.max(1);
     let renderer = Renderer::new(settings.spec, settings.limits);
     let pool = Pool::with_limits(threads, renderer, settings.pool)?;
-    let cache = Arc::new(Cache::new(pool, settings.cache));
+    // Scanning the cache folder is file-system work too.
+    let disk = match settings.disk_cache {
+        Some(options) => tokio::task::spawn_blocking(move || cache::disk::Store::open(options))
+            .await
+            .ok(),
+        None => None,
+    };
+    let cache = Arc::new(Cache::with_disk(pool, settings.cache, disk));
     let schedule = Schedule::new(
         Arc::clone(&library),
         Arc::clone(&cache),

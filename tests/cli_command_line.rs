@@ -20,6 +20,7 @@ fn framecast(args: &[&str]) -> Output {
         .args(args)
         .env_remove("RUST_LOG")
         .env("FRAMECAST_STATE_DIR", state.path())
+        .env("FRAMECAST_CACHE_DIR", state.path().join("cache"))
         .output()
         .expect("framecast runs")
 }
@@ -45,6 +46,7 @@ impl Serving {
             .args(args)
             .env_remove("RUST_LOG")
             .env("FRAMECAST_STATE_DIR", state.path())
+            .env("FRAMECAST_CACHE_DIR", state.path().join("cache"))
             .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())

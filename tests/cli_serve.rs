@@ -42,7 +42,9 @@ fn spawn(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Served {
 fn start(mut command: Command) -> Served {
     // The index and the position go to a folder of the test's own, not the home folder.
     let state = tempfile::tempdir().expect("state dir");
-    command.env("FRAMECAST_STATE_DIR", state.path());
+    command
+        .env("FRAMECAST_STATE_DIR", state.path())
+        .env("FRAMECAST_CACHE_DIR", state.path().join("cache"));
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -184,6 +186,7 @@ fn a_port_in_use_is_a_clear_error() {
             "FRAMECAST_STATE_DIR",
             std::env::temp_dir().join("framecast-port-test"),
         )
+        .env("FRAMECAST_NO_DISK_CACHE", "true")
         .output()
         .expect("runs");
     assert_eq!(output.status.code(), Some(2));
@@ -393,6 +396,7 @@ fn no_existing_photo_folder_is_a_clear_error() {
             "FRAMECAST_STATE_DIR",
             std::env::temp_dir().join("framecast-none-test"),
         )
+        .env("FRAMECAST_NO_DISK_CACHE", "true")
         .output()
         .expect("runs");
     assert_eq!(output.status.code(), Some(2));
@@ -401,4 +405,63 @@ fn no_existing_photo_folder_is_a_clear_error() {
         stderr.contains("none of the photo folders can be read: /nonexistent/photos (No such file"),
         "{stderr}"
     );
+}
+
+/// `/api/status` of the server on `port`, as JSON.
+fn status(port: u16) -> serde_json::Value {
+    let response = fetch(
+        port,
+        "GET /api/status HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    let (_, body) = response.split_once("\r\n\r\n").expect("a body");
+    serde_json::from_str(body).expect("status JSON")
+}
+
+/// Rendered frames go to the cache folder (`FRAMECAST_CACHE_DIR`, which `start` points into
+/// the test's own folder), and nowhere with `--no-disk-cache`.
+#[test]
+fn frames_are_kept_in_the_cache_folder_unless_told_not_to() {
+    for kept in [true, false] {
+        let mut args = vec!["--size", "320x240", "--interval", "100ms"];
+        if !kept {
+            args.push("--no-disk-cache");
+        }
+        let mut served = spawn(&fixture("exif-orientation"), &args, &[]);
+        let cache = served._state.path().join("cache");
+        // A timeline with nobody watching holds still: read a stream meanwhile.
+        let mut client = TcpStream::connect(("127.0.0.1", served.port)).expect("connect");
+        client
+            .write_all(b"GET /stream.mjpg HTTP/1.0\r\n\r\n")
+            .expect("request");
+        let reader = std::thread::spawn(move || {
+            let mut sink = vec![0u8; 1 << 16];
+            while client.read(&mut sink).is_ok_and(|n| n > 0) {}
+        });
+        let started = Instant::now();
+        let status = loop {
+            let status = status(served.port);
+            let published = status["photos"]["pictures_published"].as_u64().unwrap_or(0);
+            let written = status["cache"]["disk"]["writes"].as_u64().unwrap_or(0);
+            if published >= 4 && (!kept || written >= 4) {
+                break status;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "{status}");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let files = std::fs::read_dir(&cache).map_or(0, |entries| entries.count());
+        let (code, log) = stop(&mut served, "TERM");
+        assert_eq!(code, Some(0), "{log}");
+        reader.join().expect("reader");
+        if kept {
+            assert_eq!(
+                status["cache"]["disk"]["dir"].as_str(),
+                cache.to_str(),
+                "{status}"
+            );
+            assert!(files >= 4, "{files} files for {status}");
+        } else {
+            assert!(status["cache"]["disk"].is_null(), "{status}");
+            assert!(!cache.exists(), "a cache folder with --no-disk-cache");
+        }
+    }
 }

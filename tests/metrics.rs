@@ -172,6 +172,7 @@ fn assert_monotonic(earlier: &Scrape, later: &Scrape) {
 
 #[test]
 fn metrics_parse_and_counters_survive_the_client_that_left() {
+    let cache = tempfile::tempdir().expect("cache dir");
     let server = TestServer::start(vec![fixture("exif-orientation")], |s| {
         s.spec.size = Size {
             width: 320,
@@ -179,6 +180,10 @@ fn metrics_parse_and_counters_survive_the_client_that_left() {
         };
         s.timing.interval = Duration::from_millis(100);
         s.http.max_clients = 1;
+        s.disk_cache = Some(framecast::cache::disk::Options {
+            dir: cache.path().to_path_buf(),
+            max_bytes: 64 << 20,
+        });
     });
     let first = Scrape::of(&server);
     for (family, kind) in [
@@ -194,6 +199,15 @@ fn metrics_parse_and_counters_survive_the_client_that_left() {
         ("framecast_clients", "gauge"),
         ("framecast_library_photos", "gauge"),
         ("framecast_cache_bytes", "gauge"),
+        ("framecast_disk_cache_hits", "counter"),
+        ("framecast_disk_cache_misses", "counter"),
+        ("framecast_disk_cache_writes", "counter"),
+        ("framecast_disk_cache_evictions", "counter"),
+        ("framecast_disk_cache_discarded", "counter"),
+        ("framecast_disk_cache_errors", "counter"),
+        ("framecast_disk_cache_files", "gauge"),
+        ("framecast_disk_cache_bytes", "gauge"),
+        ("framecast_disk_cache_max_bytes", "gauge"),
         ("framecast_uptime_seconds", "gauge"),
     ] {
         assert_eq!(
@@ -300,6 +314,13 @@ fn metrics_parse_and_counters_survive_the_client_that_left() {
     assert!(
         settled.get("framecast_cache_hits_total") + settled.get("framecast_cache_misses_total")
             >= renders
+    );
+    // A new cache folder: every render was first looked for on disk, none found there.
+    assert_eq!(settled.get("framecast_disk_cache_hits_total"), 0.0);
+    assert!(settled.get("framecast_disk_cache_misses_total") >= renders);
+    assert_eq!(
+        settled.get("framecast_disk_cache_max_bytes"),
+        (64 << 20) as f64
     );
 }
 

@@ -89,6 +89,7 @@ impl Server {
             .args(["--size", "640x360", "--refresh", "200ms", "--threads", "2"])
             // Hidden, so not part of the gallery, and gone with the folder.
             .env("FRAMECAST_STATE_DIR", dir.path().join(".state"))
+            .env("FRAMECAST_CACHE_DIR", dir.path().join(".cache"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -167,8 +167,29 @@ struct CacheStatus {
     bytes: u64,
     max_bytes: u64,
     hits: u64,
+    /// Requests that rendered: neither in memory nor on disk.
     misses: u64,
     evictions: u64,
+    /// The copy on disk, `null` when there is none (`--no-disk-cache`).
+    disk: Option<DiskStatus>,
+}
+
+/// The frame cache on disk.
+#[derive(Serialize)]
+struct DiskStatus {
+    dir: String,
+    files: usize,
+    bytes: u64,
+    max_bytes: u64,
+    /// Frames served from disk instead of rendered.
+    hits: u64,
+    misses: u64,
+    writes: u64,
+    evictions: u64,
+    /// Files deleted because they were truncated, corrupt or foreign.
+    discarded: u64,
+    /// Reads, writes and removals that failed (a full disk, a read-only folder).
+    errors: u64,
 }
 
 #[derive(Serialize)]
@@ -226,6 +247,18 @@ pub fn status(state: &State, query: &Query) -> Result<warp::reply::Response, war
             hits: cache.hits,
             misses: cache.misses,
             evictions: cache.evictions,
+            disk: state.cache.disk_stats().map(|disk| DiskStatus {
+                dir: disk.dir.display().to_string(),
+                files: disk.files,
+                bytes: disk.bytes,
+                max_bytes: disk.max_bytes,
+                hits: disk.hits,
+                misses: disk.misses,
+                writes: disk.writes,
+                evictions: disk.evictions,
+                discarded: disk.discarded,
+                errors: disk.errors,
+            }),
         },
         clients: state.clients.list(),
         renditions: renditions(state.schedule.default_channel().renditions().info(), true),
@@ -471,6 +504,55 @@ impl Exposition {
     }
 }
 
+/// The families of the frame cache on disk (absent with `--no-disk-cache`).
+fn disk_metrics(out: &mut Exposition, disk: &crate::cache::disk::Stats) {
+    out.gauge(
+        "disk_cache_files",
+        "Frame files in the disk cache.",
+        disk.files,
+    );
+    out.gauge(
+        "disk_cache_bytes",
+        "Bytes of frame files in the disk cache.",
+        disk.bytes,
+    );
+    out.gauge(
+        "disk_cache_max_bytes",
+        "Byte bound of the disk cache.",
+        disk.max_bytes,
+    );
+    out.counter(
+        "disk_cache_hits_total",
+        "Frames read from the disk cache instead of rendered.",
+        disk.hits,
+    );
+    out.counter(
+        "disk_cache_misses_total",
+        "Frames looked for in the disk cache and not found.",
+        disk.misses,
+    );
+    out.counter(
+        "disk_cache_writes_total",
+        "Frames written to the disk cache.",
+        disk.writes,
+    );
+    out.counter(
+        "disk_cache_evictions_total",
+        "Frame files removed to stay under the bound.",
+        disk.evictions,
+    );
+    out.counter(
+        "disk_cache_discarded_total",
+        "Frame files deleted because they were truncated, corrupt or foreign.",
+        disk.discarded,
+    );
+    out.counter(
+        "disk_cache_errors_total",
+        "Disk cache reads, writes and removals that failed.",
+        disk.errors,
+    );
+}
+
 /// `GET /metrics`: the counts of every stage in the Prometheus text format.
 pub fn metrics(state: &State) -> warp::reply::Response {
     let schedule = state.schedule.status();
@@ -556,12 +638,12 @@ pub fn metrics(state: &State) -> warp::reply::Response {
     );
     out.counter(
         "cache_hits_total",
-        "Frame requests served without rendering.",
+        "Frame requests served from memory (or from a render under way).",
         cache.hits,
     );
     out.counter(
         "cache_misses_total",
-        "Frame requests that rendered.",
+        "Frame requests that rendered (in neither the memory nor the disk cache).",
         cache.misses,
     );
     out.counter(
@@ -569,6 +651,9 @@ pub fn metrics(state: &State) -> warp::reply::Response {
         "Frames dropped to stay under the bound.",
         cache.evictions,
     );
+    if let Some(disk) = state.cache.disk_stats() {
+        disk_metrics(&mut out, &disk);
+    }
 
     out.gauge(
         "clients",

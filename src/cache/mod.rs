@@ -7,8 +7,16 @@
 //! timeline (a frame size, fit, quality and background each) share one cache and one bound. Two requests for a frame that is
 //! being rendered share that one render instead of starting a second.
 //!
+//! With a [`disk::Store`], a frame missed in memory is looked for on disk before it is
+//! rendered, and a rendered frame is written there in the background (the clients get it at
+//! once), so a restart serves from disk what it would otherwise render again. The disk is
+//! read and written on the runtime's blocking threads: not on the async workers, and not on
+//! the render pool, where a frame already on disk would wait behind renders.
+//!
 //! The lock is a `std::sync::Mutex` held only for O(1) map work, never across an await and
 //! never while rendering.
+
+pub mod disk;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,7 +66,7 @@ pub struct Stats {
     pub max_bytes: u64,
     /// Requests served from the cache (or from a render already under way).
     pub hits: u64,
-    /// Requests that started a render.
+    /// Requests that started a render (neither in memory nor on disk).
     pub misses: u64,
     /// Frames dropped to stay under the bound.
     pub evictions: u64,
@@ -74,6 +82,7 @@ struct Inner {
 pub struct Cache {
     pool: Pool,
     limits: Limits,
+    disk: Option<Arc<disk::Store>>,
     inner: Mutex<Inner>,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -83,9 +92,15 @@ pub struct Cache {
 impl Cache {
     /// An empty cache that renders its misses on `pool`.
     pub fn new(pool: Pool, limits: Limits) -> Cache {
+        Cache::with_disk(pool, limits, None)
+    }
+
+    /// An empty cache in front of `disk` (if any) that renders its misses on `pool`.
+    pub fn with_disk(pool: Pool, limits: Limits, disk: Option<disk::Store>) -> Cache {
         Cache {
             pool,
             limits,
+            disk: disk.map(Arc::new),
             inner: Mutex::new(Inner {
                 // Bounded by bytes, not by count: created unbounded and trimmed in `finish`.
                 frames: LruCache::unbounded(),
@@ -136,12 +151,10 @@ impl Cache {
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 pending.clone()
             } else {
-                self.misses.fetch_add(1, Ordering::Relaxed);
                 let cache = Arc::clone(self);
-                let path = photo.path.clone();
                 let job_key = key.clone();
                 let pending = async move {
-                    let result = cache.pool.render_as(path, spec).await.map(|r| r.frame);
+                    let result = cache.load_or_render(&job_key).await;
                     cache.finish(job_key, &result);
                     result
                 }
@@ -152,6 +165,34 @@ impl Cache {
             }
         };
         pending.await
+    }
+
+    /// The frame of `key` from disk, or else rendered (and then written to disk).
+    async fn load_or_render(&self, key: &Key) -> Result<Frame, RenderFailure> {
+        if let Some(disk) = &self.disk {
+            let (disk, photo, spec) = (Arc::clone(disk), key.photo.clone(), key.spec);
+            // A failed blocking task is only a miss.
+            if let Ok(Some(frame)) =
+                tokio::task::spawn_blocking(move || disk.get(&photo, &spec)).await
+            {
+                return Ok(frame);
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let result = self
+            .pool
+            .render_as(key.photo.path.clone(), key.spec)
+            .await
+            .map(|r| r.frame);
+        if let (Ok(frame), Some(disk)) = (&result, &self.disk) {
+            let (disk, photo, spec) = (Arc::clone(disk), key.photo.clone(), key.spec);
+            let frame = frame.clone();
+            // Not awaited: the frame goes to its clients now, its copy on disk follows.
+            drop(tokio::task::spawn_blocking(move || {
+                disk.put(&photo, &spec, &frame)
+            }));
+        }
+        result
     }
 
     /// Moves a finished render from in-flight into the LRU (successes only: a failed photo is
@@ -191,6 +232,11 @@ impl Cache {
             spec,
         };
         self.lock().frames.contains(&key)
+    }
+
+    /// The counters of the copy on disk, if there is one.
+    pub fn disk_stats(&self) -> Option<disk::Stats> {
+        self.disk.as_ref().map(|d| d.stats())
     }
 
     /// Current counters.
