@@ -142,6 +142,16 @@ fn arrow_keys_and_ok_pick_an_album_into_the_page_url() {
     );
     page.picture_size(PICTURE_WITHIN);
     assert_eq!(menu(&mut page)["shown"], false, "no list until asked");
+    // A photo on screen does not mean every album is in the library yet (new files settle).
+    poll(
+        Duration::from_secs(20),
+        "both albums in the library",
+        || {
+            let albums: Value =
+                serde_json::from_slice(&server.get("GET", "/api/albums").body).ok()?;
+            (albums.as_array()?.len() == 2).then_some(())
+        },
+    );
 
     // Any arrow opens the list: every photo first, then the albums with their counts.
     press(&mut page, "ArrowDown", 40);
