@@ -14,6 +14,8 @@
 //! | `/api/instance` | what the viewer page polls to heal its stream |
 //! | `/api/status`, `/healthz`, `/metrics` | status |
 //! | `/api/albums` | the albums, with photo counts |
+//! | `/api/profiles` | the named profiles, with their parameters |
+//! | `/p/NAME/…` | any of these with the profile NAME ([`profile`]) |
 //!
 //! No route reads a file: the page is compiled in and pictures come from the cache, so no
 //! path, however encoded, can reach the disk.
@@ -22,7 +24,9 @@
 //!
 //! The stream, the snapshot and the page take `?size=`, `?fit=`, `?quality=` and
 //! `?background=` ([`rendition`]): a screen asks for frames of its own, which the schedule's
-//! rendition of that spec publishes (created on first use, bounded in number).
+//! rendition of that spec publishes (created on first use, bounded in number). They also take
+//! `?profile=NAME`, a named set of these parameters from the config file ([`profile`]), which
+//! the URL's own parameters override.
 
 pub mod access;
 pub mod clients;
@@ -31,6 +35,7 @@ pub mod error;
 pub mod listen;
 pub mod mjpeg;
 pub mod page;
+pub mod profile;
 pub mod rendition;
 pub mod status;
 pub mod viewers;
@@ -38,6 +43,7 @@ pub mod viewers;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,6 +58,7 @@ pub use access::Access;
 use clients::Clients;
 pub use error::Error;
 pub use listen::serve;
+pub use profile::Profiles;
 use viewers::Viewers;
 
 /// HTTP options.
@@ -72,6 +79,10 @@ pub struct Options {
     pub idle_timeout: Duration,
     /// Who may connect.
     pub access: Access,
+    /// The named profiles, checked.
+    pub profiles: Profiles,
+    /// The config file the settings were read from, shown in the status.
+    pub config_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -84,6 +95,8 @@ impl Default for Options {
             max_connections: 512,
             idle_timeout: Duration::from_secs(10),
             access: Access::default(),
+            profiles: Profiles::default(),
+            config_file: None,
         }
     }
 }
@@ -165,6 +178,16 @@ pub fn routes(
     let query = warp::query::<HashMap<String, String>>()
         .or(warp::any().map(HashMap::new))
         .unify();
+    let raw_query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    // What the stream, the snapshot and the page read: the query over its profile's pairs.
+    let params = warp::path::full()
+        .and(raw_query)
+        .and(with_state.clone())
+        .and_then(
+            |path: warp::path::FullPath, raw: String, state: Arc<State>| async move {
+                parameters(&state, path.as_str(), &raw).map_err(warp::reject::custom)
+            },
+        );
 
     let stream_path = warp::path("stream.mjpg")
         .or(warp::path("stream"))
@@ -176,7 +199,7 @@ pub fn routes(
         .and(get_or_head)
         .and(peer)
         .and(warp::path::full())
-        .and(query)
+        .and(params.clone())
         .and(with_state.clone())
         .map(
             |method: Method,
@@ -191,7 +214,7 @@ pub fn routes(
     let snapshot_route = warp::path("snapshot.jpg")
         .and(warp::path::end())
         .and(get_or_head)
-        .and(query)
+        .and(params.clone())
         .and(with_state.clone())
         .and_then(
             |method: Method, query: HashMap<String, String>, state: Arc<State>| async move {
@@ -199,10 +222,9 @@ pub fn routes(
             },
         );
 
-    let raw_query = warp::query::raw().or(warp::any().map(String::new)).unify();
     let root = warp::path::end()
         .and(get_or_head)
-        .and(warp::query::<HashMap<String, String>>())
+        .and(params)
         .and(raw_query)
         .and(peer)
         .and(with_state.clone())
@@ -243,6 +265,9 @@ pub fn routes(
     let albums = warp::path!("api" / "albums")
         .and(api.clone())
         .map(|state: Arc<State>| status::albums(&state));
+    let profiles = warp::path!("api" / "profiles")
+        .and(api.clone())
+        .map(|state: Arc<State>| status::profiles(&state));
     let healthz = warp::path!("healthz")
         .and(api.clone())
         .map(|state: Arc<State>| status::healthz(&state));
@@ -250,7 +275,7 @@ pub fn routes(
         .and(api)
         .map(|state: Arc<State>| status::metrics(&state));
 
-    stream_route
+    let tree = stream_route
         .or(snapshot_route)
         .unify()
         .or(root)
@@ -261,12 +286,73 @@ pub fn routes(
         .unify()
         .or(albums)
         .unify()
+        .or(profiles)
+        .unify()
         .or(healthz)
         .unify()
         .or(metrics)
+        .unify();
+    // The same routes under `/p/NAME/`, where `params` finds the profile in the path. The
+    // page's URLs are relative, so its stream and polls stay under the prefix too.
+    let profile_prefix = warp::path("p").and(warp::path::param::<String>());
+    let under_profile = profile_prefix
+        .map(|_name: String| ())
+        .untuple_one()
+        .and(tree.clone());
+    // `/p/NAME` without its slash: the page's relative URLs would miss the profile.
+    let slash = profile_prefix
+        .and(warp::path::end())
+        .and(warp::path::full())
+        .and(raw_query)
+        .and_then(
+            |name: String, path: warp::path::FullPath, raw: String| async move {
+                // Only a name goes into the Location (no `:` to read as a scheme).
+                if path.as_str().ends_with('/') || !profile::is_name(&name) {
+                    Err(warp::reject::not_found())
+                } else {
+                    Ok(with_slash(&name, &raw))
+                }
+            },
+        );
+
+    slash
+        .or(tree)
+        .unify()
+        .or(under_profile)
         .unify()
         .recover(error::recover)
         .map(into_response)
+}
+
+/// The parameters a request asks for: its query over the pairs of its profile.
+fn parameters(
+    state: &State,
+    path: &str,
+    raw_query: &str,
+) -> Result<HashMap<String, String>, Error> {
+    let pairs = state
+        .options
+        .profiles
+        .resolve(path, raw_query)
+        .map_err(Error::UnknownProfile)?;
+    Ok(pairs.into_iter().collect())
+}
+
+/// A redirect from `/p/NAME` to `/p/NAME/`, relative so it holds behind a proxy's prefix.
+fn with_slash(name: &str, raw_query: &str) -> warp::reply::Response {
+    let mut location = format!("{name}/");
+    if !raw_query.is_empty() {
+        location.push('?');
+        location.push_str(raw_query);
+    }
+    let mut response = warp::reply::Response::new(Default::default());
+    *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
+    if let Ok(value) = warp::http::HeaderValue::from_str(&location) {
+        response
+            .headers_mut()
+            .insert(warp::http::header::LOCATION, value);
+    }
+    response
 }
 
 fn into_response<R: Reply>(reply: R) -> warp::reply::Response {

@@ -17,6 +17,9 @@ pub const SIDES: RangeInclusive<u32> = 16..=7680;
 /// The JPEG qualities a rendition may have.
 pub const QUALITIES: RangeInclusive<u8> = 1..=100;
 
+/// The parameters [`spec`] reads; a profile may set these (see [`super::profile`]).
+pub const KEYS: [&str; 4] = ["size", "fit", "quality", "background"];
+
 /// The spec `query` asks for, over `default`; `Err` says which value is wrong and why.
 pub fn spec(query: &HashMap<String, String>, default: &Spec) -> Result<Spec, String> {
     let mut spec = *default;
