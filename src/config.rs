@@ -371,18 +371,23 @@ impl Invocation {
     {
         let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
         let first = Cli::command().try_get_matches_from(&args)?;
-        let named = first
+        // Only for the commands it is for: a broken file must not stop `render`.
+        let path = first
             .subcommand()
             .filter(|(name, _)| FILE_SUBCOMMANDS.contains(name))
-            .and_then(|(_, sub)| sub.get_one::<PathBuf>("config").cloned())
-            .filter(|path| !path.as_os_str().is_empty());
-        let path = named.or_else(|| {
-            file::default_path(
-                std::env::var_os("XDG_CONFIG_HOME"),
-                std::env::var_os("HOME"),
-            )
-            .filter(|default| default.exists())
-        });
+            .and_then(|(_, sub)| {
+                let named = sub
+                    .get_one::<PathBuf>("config")
+                    .filter(|path| !path.as_os_str().is_empty())
+                    .cloned();
+                named.or_else(|| {
+                    file::default_path(
+                        std::env::var_os("XDG_CONFIG_HOME"),
+                        std::env::var_os("HOME"),
+                    )
+                    .filter(|default| default.exists())
+                })
+            });
         let Some(path) = path else {
             let cli = Cli::from_arg_matches(&first)?;
             return Ok(Invocation {

@@ -163,6 +163,34 @@ fn the_file_is_found_by_flag_env_or_in_the_config_folder() {
 }
 
 #[test]
+fn a_broken_file_found_by_default_stops_serve_but_not_render() {
+    let setup = Setup::new();
+    let found = setup.dir.path().join("xdg/framecast/framecast.toml");
+    std::fs::create_dir_all(found.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&found, "sise = \"800x480\"\n").expect("write");
+    let run = setup.run(&["serve"], &[]);
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = text(&run.stderr);
+    assert!(
+        stderr.contains(&format!("{}:1: unknown key 'sise'", found.display())),
+        "{stderr}"
+    );
+    let out = setup.dir.path().join("frames");
+    let run = setup.run(
+        &[
+            "render",
+            fixture("edge/1x1.png").to_str().expect("UTF-8"),
+            "--out",
+            out.to_str().expect("UTF-8"),
+            "--size",
+            "32x32",
+        ],
+        &[],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+}
+
+#[test]
 fn bad_keys_values_and_profiles_name_the_file_the_line_and_the_key() {
     let setup = Setup::new();
     for (text_of_file, says) in [
