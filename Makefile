@@ -19,7 +19,7 @@ FISHDIR = $(PREFIX)/share/fish/vendor_completions.d
 UNITDIR = $(PREFIX)/lib/systemd/system
 # The binary to install; the default is built first, another (BIN=...) is taken as it is.
 BIN ?= target/release/framecast
-MANPAGES = framecast.1 framecast-render.1 framecast-serve.1
+MANPAGES = framecast.1 framecast-config.1 framecast-render.1 framecast-serve.1
 
 AARCH64 = aarch64-unknown-linux-gnu
 AARCH64_PKG_CONFIG_LIBDIR = /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig

@@ -1,7 +1,10 @@
 //! The command line: clap parses it (every option also from a `FRAMECAST_*` environment
-//! variable), and this module turns it into one validated [`Config`] per command, built from
-//! the library modules' own option types. Nothing in the library reads the command line or the
-//! environment; everything it needs is passed down from here.
+//! variable, and `serve`'s also from a config file, see [`file`]), and this module turns it
+//! into one validated [`Config`] per command, built from the library modules' own option types.
+//! Nothing in the library reads the command line, the environment or the file; everything it
+//! needs is passed down from here.
+
+pub mod file;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -11,7 +14,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use framecast::http::access::{Credentials, Token};
 use framecast::render::{Fit, Limits, Rgb, Size, Spec};
@@ -34,6 +37,8 @@ pub mod heading {
     pub const ACCESS: &str = "Access";
     /// What is printed while running.
     pub const LOGGING: &str = "Logging";
+    /// Where other settings come from.
+    pub const CONFIG: &str = "Config file";
 }
 
 /// The version `--version` prints: Cargo.toml's, followed by the commit when the build was
@@ -89,6 +94,13 @@ pub enum Command {
     /// page and stream URLs of every local address (unless -q), wherever logs go: a terminal
     /// or the journal.
     Serve(ServeArgs),
+    /// Print the settings `serve` would run with, and where each comes from.
+    ///
+    /// Takes the same arguments as `serve` and reads the same environment and config file;
+    /// prints each option with its value and its source (flag, env, file or default), the
+    /// config file used and its profiles, in the config file's own format. Secrets (--auth,
+    /// --token) are shown as set or unset only. Nothing is served.
+    Config(ServeArgs),
     /// Write the man pages and shell completions (`make install` and `make deb` use it).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -325,6 +337,92 @@ pub struct ServeArgs {
         help_heading = heading::ACCESS
     )]
     pub token: Option<Token>,
+
+    /// Read defaults for these options and named profiles ([profiles.NAME]) from this TOML
+    /// file; flags and environment variables override it [default:
+    /// $XDG_CONFIG_HOME/framecast/framecast.toml or ~/.config/framecast/framecast.toml, when it
+    /// exists].
+    #[arg(long, env = "FRAMECAST_CONFIG", value_name = "FILE", help_heading = heading::CONFIG)]
+    pub config: Option<PathBuf>,
+
+    /// The config file read, if any: its profiles, and where the settings came from.
+    #[arg(skip)]
+    pub file: Option<file::ConfigFile>,
+}
+
+/// The subcommands a config file gives defaults to: `serve`, and `config`, which shows them.
+const FILE_SUBCOMMANDS: [&str; 2] = ["serve", "config"];
+
+/// The command line as parsed, with the config file it named or found.
+#[derive(Debug)]
+pub struct Invocation {
+    /// The parsed command line.
+    pub cli: Cli,
+    /// What clap matched, for where each value came from.
+    pub matches: ArgMatches,
+}
+
+/// Why the command line cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// clap's own: usage errors, and `--help` and `--version`.
+    #[error(transparent)]
+    Usage(#[from] clap::Error),
+    /// The config file.
+    #[error(transparent)]
+    File(#[from] file::Error),
+}
+
+impl Invocation {
+    /// Parses `args` (the program name first), with the config file's settings as defaults.
+    ///
+    /// Parsed twice: once as is, to learn which file to read (`--config` or
+    /// `FRAMECAST_CONFIG` as clap reads them, else the default path if that file exists),
+    /// then with the file's settings as the defaults of their arguments. Anything wrong with
+    /// the command line itself is thus reported as it always was.
+    pub fn parse<I, T>(args: I) -> Result<Invocation, Failure>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let first = Cli::command().try_get_matches_from(&args)?;
+        // Only for the commands it is for: a broken file must not stop `render`.
+        let path = first
+            .subcommand()
+            .filter(|(name, _)| FILE_SUBCOMMANDS.contains(name))
+            .and_then(|(_, sub)| {
+                let named = sub
+                    .get_one::<PathBuf>("config")
+                    .filter(|path| !path.as_os_str().is_empty())
+                    .cloned();
+                named.or_else(|| {
+                    file::default_path(
+                        std::env::var_os("XDG_CONFIG_HOME"),
+                        std::env::var_os("HOME"),
+                    )
+                    .filter(|default| default.exists())
+                })
+            });
+        let Some(path) = path else {
+            let cli = Cli::from_arg_matches(&first)?;
+            return Ok(Invocation {
+                cli,
+                matches: first,
+            });
+        };
+        let config_file = file::ConfigFile::load(&path)?;
+        let command = config_file.apply(Cli::command(), &FILE_SUBCOMMANDS)?;
+        let matches = command.try_get_matches_from(&args)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        if let (Command::Serve(serve) | Command::Config(serve), Some((_, sub))) =
+            (&mut cli.command, matches.subcommand())
+        {
+            serve.yield_to_environment(sub);
+            serve.file = Some(config_file);
+        }
+        Ok(Invocation { cli, matches })
+    }
 }
 
 /// `framecast generate` (hidden): what packaging installs next to the binary, made from the
@@ -416,9 +514,24 @@ pub fn default_max_connections(open_files: u64) -> usize {
 }
 
 impl ServeArgs {
+    /// Folders and albums also come from lists in the environment, read by hidden arguments of
+    /// their own (`FRAMECAST_DIRS`, `FRAMECAST_ALBUMS`): a list from the config file is only
+    /// the default of the visible argument, so it gives way to the environment's here.
+    fn yield_to_environment(&mut self, matches: &ArgMatches) {
+        let from_file =
+            |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::DefaultValue);
+        if from_file("dirs") && self.dirs_env.as_ref().is_some_and(|e| !e.is_empty()) {
+            self.dirs.clear();
+        }
+        if from_file("albums") && self.albums_env.as_ref().is_some_and(|e| !e.is_empty()) {
+            self.albums.clear();
+        }
+    }
+
     /// The validated configuration for a process allowed `open_files` file descriptors.
     /// `--fit pair` is refused: a stream shows one photo at a
-    /// time, and its timeline cannot yet put two on one frame.
+    /// time, and its timeline cannot yet put two on one frame. Every profile of the config
+    /// file is checked against the default frame spec.
     pub fn into_config(self, open_files: u64) -> anyhow::Result<ServeConfig> {
         if self.frame.fit == Fit::Pair {
             anyhow::bail!(
@@ -458,6 +571,12 @@ impl ServeArgs {
                     max_bytes: self.disk_cache_size,
                 })
         };
+        let spec = self.frame.spec();
+        let profiles = match &self.file {
+            Some(file) => http::Profiles::new(file.profile_pairs(), &spec)
+                .map_err(|e| file.profile_error(e))?,
+            None => http::Profiles::default(),
+        };
         Ok(ServeConfig {
             listen: self.listen,
             settings: Settings {
@@ -475,7 +594,7 @@ impl ServeArgs {
                     albums,
                     resume: state.as_ref().map(|d| d.join("position.json")),
                 },
-                spec: self.frame.spec(),
+                spec,
                 limits: self.frame.limits(),
                 threads: self.frame.threads(),
                 pool: self.frame.pool(),
@@ -506,6 +625,8 @@ impl ServeArgs {
                         basic: self.auth,
                         token: self.token,
                     },
+                    profiles,
+                    config_file: self.file.map(|f| f.path),
                     ..Default::default()
                 },
             },

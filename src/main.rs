@@ -8,13 +8,19 @@ mod config;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use config::{Cli, Command};
+use config::{Command, Failure, Invocation};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let Invocation { cli, matches } = match Invocation::parse(std::env::args_os()) {
+        Ok(invocation) => invocation,
+        Err(Failure::Usage(e)) => e.exit(),
+        Err(Failure::File(e)) => {
+            eprintln!("framecast: {}", report(&anyhow::Error::new(e)));
+            return ExitCode::from(2);
+        }
+    };
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
         Command::Render(args) => commands::render::run(args.into_config()),
@@ -23,6 +29,10 @@ fn main() -> ExitCode {
             args.into_config(open_files)
                 .and_then(|config| commands::serve::run(config, !cli.quiet))
         }
+        Command::Config(args) => match matches.subcommand() {
+            Some((_, sub)) => commands::config::run(args, sub),
+            None => Ok(ExitCode::SUCCESS),
+        },
         Command::Generate(args) => commands::generate::run(&args.out),
     };
     match result {

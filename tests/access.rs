@@ -28,6 +28,8 @@ const ROUTES: &[(&str, u16)] = &[
     ("/snapshot.jpg", 200),
     ("/api/status", 200),
     ("/metrics", 200),
+    ("/api/profiles", 200),
+    ("/p/nowhere/stream.mjpg", 404),
     ("/no-such-page", 404),
 ];
 

@@ -301,7 +301,15 @@ fn serve_help_groups_its_options() {
     assert_eq!(
         order,
         [
-            "", "Options", "Input", "Stream", "Output", "Limits", "Access", "Logging"
+            "",
+            "Options",
+            "Input",
+            "Stream",
+            "Output",
+            "Limits",
+            "Access",
+            "Config file",
+            "Logging"
         ],
         "{help}"
     );
@@ -322,6 +330,7 @@ fn serve_help_groups_its_options() {
                 "--max-file-size",
             ][..],
         ),
+        ("Config file", &["--config"][..]),
         ("Logging", &["-v, --verbose", "-q, --quiet"][..]),
     ] {
         for option in options {

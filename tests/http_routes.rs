@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::fixture;
 use common::server::{TestServer, wait_until};
+use framecast::http::Profiles;
 use framecast::render::{Fit, Size};
 use framecast::schedule::Order;
 
@@ -271,6 +272,9 @@ fn status_names_the_version_uptime_and_the_settings_in_effect_without_secrets() 
         s.pool.timeout = Duration::from_secs(20);
         s.http.access.basic = Some(PASSWORD.parse().expect("credentials"));
         s.http.access.token = Some(TOKEN.parse().expect("token"));
+        s.http.config_file = Some("/etc/framecast/framecast.toml".into());
+        s.http.profiles =
+            Profiles::new([("kitchen".to_string(), [("size", "64x48")])], &s.spec).expect("valid");
     });
     let get = || {
         let r = server.get("GET", &format!("/api/status?token={TOKEN}"));
@@ -310,6 +314,8 @@ fn status_names_the_version_uptime_and_the_settings_in_effect_without_secrets() 
             },
             "auth": true,
             "token": true,
+            "config_file": "/etc/framecast/framecast.toml",
+            "profiles": ["kitchen"],
         })
     );
     // An open server says so.

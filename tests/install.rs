@@ -83,6 +83,7 @@ fn install_puts_every_file_in_place_and_uninstall_removes_them_all() {
             "usr/local/lib/systemd/system/framecast.service",
             "usr/local/share/bash-completion/completions/framecast",
             "usr/local/share/fish/vendor_completions.d/framecast.fish",
+            "usr/local/share/man/man1/framecast-config.1",
             "usr/local/share/man/man1/framecast-render.1",
             "usr/local/share/man/man1/framecast-serve.1",
             "usr/local/share/man/man1/framecast.1",
@@ -100,7 +101,14 @@ fn install_puts_every_file_in_place_and_uninstall_removes_them_all() {
     // Made from the clap definitions: every option is there, the hidden command is not.
     let man = read(root.join("usr/local/share/man/man1/framecast-serve.1"));
     assert!(man.starts_with(".ie"), "{man}");
-    for option in ["listen", "interval", "FRAMECAST_LISTEN", "STREAM", "LIMITS"] {
+    for option in [
+        "listen",
+        "interval",
+        "FRAMECAST_LISTEN",
+        "STREAM",
+        "LIMITS",
+        "FRAMECAST_CONFIG",
+    ] {
         assert!(man.contains(option), "man page lacks {option}");
     }
     for completion in [
@@ -144,7 +152,7 @@ fn prefix_moves_everything_and_the_unit_follows() {
         &["PREFIX=/opt/framecast", "SYSCONFDIR=/opt/etc"],
     );
     let installed = files(root);
-    assert_eq!(installed.len(), 9, "{installed:?}");
+    assert_eq!(installed.len(), 10, "{installed:?}");
     assert!(
         installed
             .iter()

@@ -65,7 +65,7 @@ mod tests {
         let mut visible = visible(Cli::command());
         visible.build();
         let names: Vec<&str> = visible.get_subcommands().map(Command::get_name).collect();
-        assert_eq!(names, ["render", "serve", "help"]);
+        assert_eq!(names, ["render", "serve", "config", "help"]);
         let serve = visible.find_subcommand("serve").expect("serve");
         for long in ["listen", "interval", "verbose", "quiet", "help", "version"] {
             assert_eq!(

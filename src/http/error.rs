@@ -17,6 +17,9 @@ pub enum Error {
     /// No frame exists yet (only in the first moments after start).
     #[error("no frame is ready yet")]
     NotReady,
+    /// `?profile=` or `/p/NAME/` names no profile; the text says which ones there are.
+    #[error("{0}")]
+    UnknownProfile(String),
 }
 
 impl warp::reject::Reject for Error {}
@@ -29,6 +32,7 @@ pub async fn recover(rejection: Rejection) -> Result<impl Reply, Infallible> {
         let status = match e {
             Error::BadQuery(_) => StatusCode::BAD_REQUEST,
             Error::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Error::UnknownProfile(_) => StatusCode::NOT_FOUND,
         };
         (status, e.to_string())
     } else if let Some(e) = rejection.find::<warp::reject::InvalidQuery>() {

@@ -14,6 +14,8 @@
 //! | `/api/instance` | what the viewer page polls to heal its stream |
 //! | `/api/status`, `/healthz`, `/metrics` | status |
 //! | `/api/albums` | the albums, with photo counts |
+//! | `/api/profiles` | the named profiles, with their parameters |
+//! | `/p/NAME/…` | any of these with the profile NAME ([`profile`]) |
 //!
 //! No route reads a file: the page is compiled in and pictures come from the cache, so no
 //! path, however encoded, can reach the disk.
@@ -24,7 +26,8 @@
 //! `?interval=` for a channel of their own, and `?size=`, `?fit=`, `?quality=` and
 //! `?background=` for frames of their own ([`query`]): the schedule's channel of those photos,
 //! in its rendition of that spec, publishes them (both created on first use, bounded in
-//! number).
+//! number). They also take `?profile=NAME`, a named set of these parameters from the config
+//! file ([`profile`]), which the URL's own parameters override.
 
 pub mod access;
 pub mod clients;
@@ -33,12 +36,14 @@ pub mod error;
 pub mod listen;
 pub mod mjpeg;
 pub mod page;
+pub mod profile;
 pub mod query;
 pub mod status;
 pub mod viewers;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -53,6 +58,7 @@ pub use access::Access;
 use clients::Clients;
 pub use error::Error;
 pub use listen::serve;
+pub use profile::Profiles;
 use query::Query;
 use viewers::Viewers;
 
@@ -74,6 +80,10 @@ pub struct Options {
     pub idle_timeout: Duration,
     /// Who may connect.
     pub access: Access,
+    /// The named profiles, checked.
+    pub profiles: Profiles,
+    /// The config file the settings were read from, shown in the status.
+    pub config_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -86,6 +96,8 @@ impl Default for Options {
             max_connections: 512,
             idle_timeout: Duration::from_secs(10),
             access: Access::default(),
+            profiles: Profiles::default(),
+            config_file: None,
         }
     }
 }
@@ -166,6 +178,15 @@ pub fn routes(
     // busters) are for others. Every query parses (see `Query::parse`), repeats kept.
     let raw_query = warp::query::raw().or(warp::any().map(String::new)).unify();
     let query = raw_query.map(|raw: String| Query::parse(&raw));
+    // What the stream, the snapshot and the page read: the query over its profile's pairs.
+    let params = warp::path::full()
+        .and(raw_query)
+        .and(with_state.clone())
+        .and_then(
+            |path: warp::path::FullPath, raw: String, state: Arc<State>| async move {
+                parameters(&state, path.as_str(), &raw).map_err(warp::reject::custom)
+            },
+        );
 
     let stream_path = warp::path("stream.mjpg")
         .or(warp::path("stream"))
@@ -177,7 +198,7 @@ pub fn routes(
         .and(get_or_head)
         .and(peer)
         .and(warp::path::full())
-        .and(query)
+        .and(params.clone())
         .and(with_state.clone())
         .map(
             |method: Method,
@@ -192,7 +213,7 @@ pub fn routes(
     let snapshot_route = warp::path("snapshot.jpg")
         .and(warp::path::end())
         .and(get_or_head)
-        .and(query)
+        .and(params.clone())
         .and(with_state.clone())
         .and_then(
             |method: Method, query: Query, state: Arc<State>| async move {
@@ -202,7 +223,7 @@ pub fn routes(
 
     let root = warp::path::end()
         .and(get_or_head)
-        .and(query)
+        .and(params)
         .and(raw_query)
         .and(peer)
         .and(with_state.clone())
@@ -237,6 +258,9 @@ pub fn routes(
     let albums = warp::path!("api" / "albums")
         .and(api.clone())
         .map(|state: Arc<State>| status::albums(&state));
+    let profiles = warp::path!("api" / "profiles")
+        .and(api.clone())
+        .map(|state: Arc<State>| status::profiles(&state));
     let healthz = warp::path!("healthz")
         .and(api.clone())
         .map(|state: Arc<State>| status::healthz(&state));
@@ -244,7 +268,7 @@ pub fn routes(
         .and(api)
         .map(|state: Arc<State>| status::metrics(&state));
 
-    stream_route
+    let tree = stream_route
         .or(snapshot_route)
         .unify()
         .or(root)
@@ -255,12 +279,69 @@ pub fn routes(
         .unify()
         .or(albums)
         .unify()
+        .or(profiles)
+        .unify()
         .or(healthz)
         .unify()
         .or(metrics)
+        .unify();
+    // The same routes under `/p/NAME/`, where `params` finds the profile in the path. The
+    // page's URLs are relative, so its stream and polls stay under the prefix too.
+    let profile_prefix = warp::path("p").and(warp::path::param::<String>());
+    let under_profile = profile_prefix
+        .map(|_name: String| ())
+        .untuple_one()
+        .and(tree.clone());
+    // `/p/NAME` without its slash: the page's relative URLs would miss the profile.
+    let slash = profile_prefix
+        .and(warp::path::end())
+        .and(warp::path::full())
+        .and(raw_query)
+        .and_then(
+            |name: String, path: warp::path::FullPath, raw: String| async move {
+                // Only a name goes into the Location (no `:` to read as a scheme).
+                if path.as_str().ends_with('/') || !profile::is_name(&name) {
+                    Err(warp::reject::not_found())
+                } else {
+                    Ok(with_slash(&name, &raw))
+                }
+            },
+        );
+
+    slash
+        .or(tree)
+        .unify()
+        .or(under_profile)
         .unify()
         .recover(error::recover)
         .map(into_response)
+}
+
+/// The parameters a request asks for: its query over the pairs of its profile.
+fn parameters(state: &State, path: &str, raw_query: &str) -> Result<Query, Error> {
+    let pairs = state
+        .options
+        .profiles
+        .resolve(path, raw_query)
+        .map_err(Error::UnknownProfile)?;
+    Ok(Query::from(pairs))
+}
+
+/// A redirect from `/p/NAME` to `/p/NAME/`, relative so it holds behind a proxy's prefix.
+fn with_slash(name: &str, raw_query: &str) -> warp::reply::Response {
+    let mut location = format!("{name}/");
+    if !raw_query.is_empty() {
+        location.push('?');
+        location.push_str(raw_query);
+    }
+    let mut response = warp::reply::Response::new(Default::default());
+    *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
+    if let Ok(value) = warp::http::HeaderValue::from_str(&location) {
+        response
+            .headers_mut()
+            .insert(warp::http::header::LOCATION, value);
+    }
+    response
 }
 
 fn into_response<R: Reply>(reply: R) -> warp::reply::Response {

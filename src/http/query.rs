@@ -32,9 +32,21 @@ const RENDITION: [&str; 4] = ["size", "fit", "quality", "background"];
 /// The channel's parameters allowed once (`album` may be repeated).
 const CHANNEL: [&str; 2] = ["order", "interval"];
 
+/// The parameters [`spec`] reads: a profile may set these (see [`super::profile`]).
+pub const RENDITION_KEYS: [&str; 4] = RENDITION;
+
+/// The parameters [`channel`] reads: a profile may set these too.
+pub const CHANNEL_KEYS: [&str; 3] = ["album", "order", "interval"];
+
 /// A request's query: its `key=value` pairs, percent-decoded, in order, repeats kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query(Vec<(String, String)>);
+
+impl From<Vec<(String, String)>> for Query {
+    fn from(pairs: Vec<(String, String)>) -> Query {
+        Query(pairs)
+    }
+}
 
 impl Query {
     /// The query of a request whose query string is `raw` (without the `?`). Anything
@@ -206,7 +218,8 @@ fn unknown_album(name: &str, albums: &Albums<'_>) -> String {
     reason
 }
 
-fn interval_of(text: &str) -> Result<Duration, String> {
+/// An interval as `?interval=` takes it (the flag's syntax, 1 s to a day), or the reason not.
+pub fn interval_of(text: &str) -> Result<Duration, String> {
     let (shortest, longest) = (INTERVALS.start(), INTERVALS.end());
     let bounds = format!(
         "from {}s to {}h",

@@ -75,6 +75,10 @@ struct SettingsStatus {
     auth: bool,
     /// Whether an access token is accepted (not what it is).
     token: bool,
+    /// The config file read at start, if any.
+    config_file: Option<String>,
+    /// The named profiles (`/api/profiles` has their parameters).
+    profiles: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -352,6 +356,11 @@ fn settings(state: &State) -> SettingsStatus {
         },
         auth: options.access.basic.is_some(),
         token: options.access.token.is_some(),
+        config_file: options
+            .config_file
+            .as_ref()
+            .map(|p| p.display().to_string()),
+        profiles: options.profiles.names().map(String::from).collect(),
     }
 }
 
@@ -431,6 +440,13 @@ pub fn albums(state: &State) -> warp::reply::Response {
         })
         .collect();
     let mut response = warp::reply::json(&list).into_response();
+    super::mjpeg::no_cache(&mut response);
+    response
+}
+
+/// `GET /api/profiles`: each named profile with its parameters, by name.
+pub fn profiles(state: &State) -> warp::reply::Response {
+    let mut response = warp::reply::json(&state.options.profiles.json()).into_response();
     super::mjpeg::no_cache(&mut response);
     response
 }
