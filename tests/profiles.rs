@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::browser::{Browser, Kind, poll};
+use common::browser::{Browser, Kind};
 use common::server::{TestServer, basic, wait_until};
 use common::{assert_frame, fixture};
 use framecast::http::{Access, Profiles};
@@ -246,15 +246,7 @@ fn chromium_shows_the_profile_page_at_the_profile_size() {
         &format!("http://{}/p/kitchen/", server.addr),
         true,
     );
-    let shown = poll(Duration::from_secs(30), "the picture on the page", || {
-        let w = page
-            .eval("document.getElementById('frame').naturalWidth")
-            .as_u64()?;
-        let h = page
-            .eval("document.getElementById('frame').naturalHeight")
-            .as_u64()?;
-        (w > 0).then_some((w, h))
-    });
+    let shown = page.picture_size(Duration::from_secs(30));
     assert_eq!(shown, (320, 240), "the page's picture");
     let src = page.eval("document.getElementById('frame').src");
     let src = src.as_str().expect("a URL");

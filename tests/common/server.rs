@@ -68,6 +68,24 @@ impl TestServer {
         runtime.block_on(async { tokio::time::timeout(limit, done).await.is_ok() })
     }
 
+    /// `query` gets 400 with a body that says `says` on the stream, the snapshot and the page,
+    /// in every URL form they have.
+    pub fn assert_refused_on_every_url(&self, query: &str, says: &str) {
+        for path in [
+            "/stream.mjpg",
+            "/snapshot.jpg",
+            "/",
+            "/?action=stream",
+            "/?action=snapshot",
+        ] {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let r = self.get("GET", &format!("{path}{sep}{query}"));
+            let body = String::from_utf8_lossy(&r.body);
+            assert_eq!(r.status, 400, "{path} {query}: {body}");
+            assert!(body.contains(says), "{path} {query}: {body}");
+        }
+    }
+
     /// A connected TCP client.
     pub fn connect(&self) -> TcpStream {
         let s = TcpStream::connect(self.addr).expect("connect");
