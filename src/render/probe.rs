@@ -81,7 +81,8 @@ pub struct Probe<'a> {
     /// The EXIF block (a TIFF structure, possibly behind an `Exif\0\0` prefix).
     pub exif: Meta<'a>,
     /// A second picture larger than the header's size that the decoder allocates too (a GIF
-    /// frame that does not fit its logical screen): `(width, height)`.
+    /// frame that does not fit its logical screen, held as RGBA and, while it is read, as one
+    /// palette index a pixel): `(width, height)`.
     pub extra_frame: Option<(u32, u32)>,
 }
 
@@ -110,7 +111,7 @@ impl<'a> Probe<'a> {
     pub fn decoder_bytes(&self) -> u64 {
         let extra = self
             .extra_frame
-            .map_or(0, |(w, h)| (w as u64 * h as u64).saturating_mul(4));
+            .map_or(0, |(w, h)| (w as u64 * h as u64).saturating_mul(4 + 1));
         self.decoded_bytes
             .saturating_add(self.side_bytes)
             .saturating_add(extra)
