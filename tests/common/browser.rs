@@ -222,6 +222,12 @@ user_pref("extensions.update.enabled", false);
 
     /// Sends one command and waits for its answer, skipping events.
     fn command(&mut self, method: &str, params: Value) -> Value {
+        self.try_command(method, params)
+            .unwrap_or_else(|message| panic!("{method} failed: {message}"))
+    }
+
+    /// Sends one command and waits for its answer or its error message.
+    fn try_command(&mut self, method: &str, params: Value) -> Result<Value, Value> {
         self.next_id += 1;
         let id = self.next_id;
         self.socket
@@ -233,21 +239,27 @@ user_pref("extensions.update.enabled", false);
                 continue;
             }
             if message.get("error").is_some_and(|e| !e.is_null()) {
-                panic!("{method} failed: {message}");
+                return Err(message);
             }
-            return message["result"].clone();
+            return Ok(message["result"].clone());
         }
     }
 
-    /// The value of a JavaScript expression in the page, through JSON.
+    /// The value of a JavaScript expression in the page, through JSON. `Null` while the page
+    /// is being replaced (the page navigates itself when a viewer picks an album), so callers
+    /// that poll simply ask again.
     pub fn eval(&mut self, expression: &str) -> Value {
         let wrapped = format!("JSON.stringify(({expression}))");
         let text = match self.kind {
             Kind::Chromium => {
-                let r = self.command(
+                let r = match self.try_command(
                     "Runtime.evaluate",
                     json!({ "expression": wrapped, "returnByValue": true }),
-                );
+                ) {
+                    Ok(r) => r,
+                    Err(e) if navigating(&e) => return Value::Null,
+                    Err(e) => panic!("Runtime.evaluate failed: {e}"),
+                };
                 r["result"]["value"].as_str().map(str::to_string)
             }
             Kind::Firefox => {
@@ -296,6 +308,18 @@ user_pref("extensions.update.enabled", false);
         let png = base64_decode(result["data"].as_str().expect("screenshot data"));
         image::load_from_memory(&png).expect("a PNG").to_rgb8()
     }
+}
+
+/// Whether a DevTools error only says the page was being replaced while it was asked.
+fn navigating(error: &Value) -> bool {
+    let message = error["error"]["message"].as_str().unwrap_or_default();
+    [
+        "navigated or closed",
+        "Execution context was destroyed",
+        "Cannot find context",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 /// A browser process, killed when the test is done with it, passed or failed.
