@@ -137,8 +137,8 @@ pub struct FrameArgs {
     /// How a photo fills a frame of another shape: letterbox (whole photo, bars of the
     /// background colour), blur (whole photo over a blurred, darkened copy of itself), cover
     /// (fills the frame, cropped around the centre) or pair (two portraits side by side on a
-    /// landscape frame, anything else as blur; `render` pairs neighbouring portraits, `serve`
-    /// does not offer it yet).
+    /// landscape frame: neighbours in the folder's or the slideshow's order; anything else
+    /// as blur).
     #[arg(
         long,
         env = "FRAMECAST_FIT",
@@ -529,17 +529,8 @@ impl ServeArgs {
     }
 
     /// The validated configuration for a process allowed `open_files` file descriptors.
-    /// `--fit pair` is refused: a stream shows one photo at a
-    /// time, and its timeline cannot yet put two on one frame. Every profile of the config
-    /// file is checked against the default frame spec.
+    /// Every profile of the config file is checked against the default frame spec.
     pub fn into_config(self, open_files: u64) -> anyhow::Result<ServeConfig> {
-        if self.frame.fit == Fit::Pair {
-            anyhow::bail!(
-                "--fit pair is not available for `serve` yet: the stream shows one photo at a \
-                 time. Use --fit blur (portraits over a blurred copy of themselves), or \
-                 `framecast render --fit pair` for a folder of paired frames"
-            );
-        }
         let roots = if !self.dirs.is_empty() {
             self.dirs
         } else if let Some(env) = self.dirs_env.filter(|e| !e.is_empty()) {
@@ -963,8 +954,7 @@ mod tests {
         };
         assert_eq!(serve("blur"), Ok(Fit::Blur));
         assert_eq!(serve("cover"), Ok(Fit::Cover));
-        let pair = serve("pair").expect_err("refused");
-        assert!(pair.contains("not available for `serve`"), "{pair}");
+        assert_eq!(serve("pair"), Ok(Fit::Pair));
         let bad = serve("stretch").expect_err("not a mode");
         assert!(bad.contains("letterbox, blur, cover or pair"), "{bad}");
         let cli = Cli::try_parse_from(["framecast", "render", "p", "-o", "f", "--fit", "pair"])

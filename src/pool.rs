@@ -174,10 +174,10 @@ impl Drop for Grant<'_> {
     }
 }
 
-/// The work of one render, given a `stop` function to ask and a `working` callback.
-type RenderJob = Box<
-    dyn FnOnce(&dyn Fn() -> bool, &dyn Fn(bool)) -> Result<render::Rendered, render::Error> + Send,
->;
+/// The work of one render making a `T`, given a `stop` function to ask and a `working`
+/// callback.
+type RenderJob<T> =
+    Box<dyn FnOnce(&dyn Fn() -> bool, &dyn Fn(bool)) -> Result<T, render::Error> + Send>;
 
 /// Where a render job is, as its async side sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -388,11 +388,11 @@ impl Pool {
     /// time budget. The job is given a `stop` function to ask, and reports with
     /// `working(false)` / `working(true)` when it starts and stops waiting for something
     /// that is not its fault (memory). Returns the outcome and how long the job worked.
-    async fn watched(
+    async fn watched<T: Send + 'static>(
         &self,
         path: PathBuf,
-        job: RenderJob,
-    ) -> (Result<render::Rendered, RenderFailure>, Duration) {
+        job: RenderJob<T>,
+    ) -> (Result<T, RenderFailure>, Duration) {
         let timeout = self.limits.timeout;
         let abandoned = Arc::new(AtomicBool::new(false));
         let _abandon_on_drop = AbandonOnDrop(Arc::clone(&abandoned));
@@ -453,6 +453,32 @@ impl Pool {
         }
     }
 
+    /// Renders the frame of `first` and `second` side by side in frames of `spec` (a
+    /// [`Fit::Pair`](render::Fit::Pair) spec), or of `first` alone when the two do not pair
+    /// ([`Renderer::render_pair`]): on a worker, both photos within the memory and time
+    /// budgets together. An error is about `first`; a `second` that cannot be read or
+    /// rendered leaves `first` alone.
+    pub async fn render_pair_as(
+        &self,
+        first: PathBuf,
+        second: PathBuf,
+        spec: Spec,
+    ) -> Result<render::Paired, RenderFailure> {
+        let renderer = self.renderer_for(spec);
+        let budget = Arc::clone(&self.budget);
+        let job_path = first.clone();
+        let (result, working) = self
+            .watched(
+                first,
+                Box::new(move |stop, working| {
+                    pair_within(&renderer, &budget, (&job_path, &second), stop, working)
+                }),
+            )
+            .await;
+        self.stats.record(working, result.is_err());
+        result
+    }
+
     /// The renderer for frames of `spec`: the pool's own, or one like it of another spec.
     fn renderer_for(&self, spec: Spec) -> Arc<Renderer> {
         if spec == *self.spec() {
@@ -493,9 +519,7 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-fn outcome_of(
-    outcome: Result<Result<render::Rendered, FileError>, Error>,
-) -> Result<render::Rendered, RenderFailure> {
+fn outcome_of<T>(outcome: Result<Result<T, FileError>, Error>) -> Result<T, RenderFailure> {
     match outcome {
         Ok(Ok(rendered)) => Ok(rendered),
         Ok(Err(e)) => Err(RenderFailure::Render(Arc::new(e))),
@@ -517,17 +541,53 @@ fn render_within(
     let prepared = renderer.prepare(&bytes)?;
     let need = prepared.memory();
     working(false);
-    let grant = budget.take(need, stop).map_err(|refused| match refused {
+    let grant = take(budget, need, stop)?;
+    working(true);
+    let rendered = prepared.render(stop);
+    drop(grant);
+    rendered
+}
+
+/// Takes `need` bytes of `budget` for a render, as the render's error when it cannot.
+fn take<'a>(
+    budget: &'a Budget,
+    need: u64,
+    stop: &dyn Fn() -> bool,
+) -> Result<Grant<'a>, render::Error> {
+    budget.take(need, stop).map_err(|refused| match refused {
         Refused::OverBudget => render::Error::OverBudget {
             need,
             budget: budget.total(),
         },
         Refused::Abandoned => render::Error::Stopped,
-    })?;
+    })
+}
+
+/// [`render_within`] for a pair: both photos are read and checked first, and the memory of both
+/// renders is taken at once (taking one grant while holding another could deadlock two
+/// pairs). A second photo that cannot be read, or whose memory would not fit in the budget
+/// next to the first's, is left out: the first is shown alone, as it would be anyway.
+fn pair_within(
+    renderer: &Renderer,
+    budget: &Budget,
+    (first, second): (&std::path::Path, &std::path::Path),
+    stop: &dyn Fn() -> bool,
+    working: &dyn Fn(bool),
+) -> Result<render::Paired, render::Error> {
+    let first_bytes = renderer.read(first)?;
+    let prepared = renderer.prepare(&first_bytes)?;
+    let second_bytes = renderer.read(second).ok();
+    let partner = second_bytes
+        .as_deref()
+        .and_then(|bytes| renderer.prepare(bytes).ok())
+        .filter(|p| p.memory().saturating_add(prepared.memory()) <= budget.total());
+    let need = prepared.memory() + partner.as_ref().map_or(0, |p| p.memory());
+    working(false);
+    let grant = take(budget, need, stop)?;
     working(true);
-    let rendered = prepared.render(stop);
+    let paired = prepared.render_pair(partner, stop);
     drop(grant);
-    rendered
+    paired
 }
 
 /// Why a frame could not be made; cheap to clone, so one failure can be handed to every
@@ -614,7 +674,7 @@ mod tests {
 
     /// A job that works until it is told to stop (or until 30 s pass, so a broken test
     /// cannot hang), and says whether it was told.
-    fn stubborn(stopped: Arc<AtomicBool>) -> RenderJob {
+    fn stubborn(stopped: Arc<AtomicBool>) -> RenderJob<render::Rendered> {
         Box::new(move |stop, _working| {
             let started = Instant::now();
             while !stop() && started.elapsed() < Duration::from_secs(30) {
@@ -672,7 +732,7 @@ mod tests {
             Err(RenderFailure::Render(e)) => {
                 assert!(matches!(e.source, render::Error::Internal(_)), "{e}")
             }
-            other => panic!("{:?}", other.map(|r| r.format)),
+            other => panic!("{:?}", other.map(|r: render::Rendered| r.format)),
         }
         // The 900 ms spent waiting for memory are not the render's time.
         assert!(working < Duration::from_millis(900), "{working:?}");

@@ -206,7 +206,7 @@ fn bad_keys_values_and_profiles_name_the_file_the_line_and_the_key() {
         ("size = 1280x720\n", ":1:"),
         (
             "[profiles.kitchen]\nsize = \"1024x600\"\nfit = \"stretch\"\n",
-            ":3: profile 'kitchen': fit must be letterbox, blur or cover, not 'stretch'",
+            ":3: profile 'kitchen': fit must be letterbox, blur, cover or pair, not 'stretch'",
         ),
         (
             "[profiles.kitchen]\nsise = \"1024x600\"\n",

@@ -197,44 +197,6 @@ fn a_port_in_use_is_a_clear_error() {
     );
 }
 
-/// A stream shows one photo at a time, so `--fit pair` is refused up front (not served as
-/// something else), with a message that says what to use instead.
-#[test]
-fn fit_pair_is_refused_with_a_clear_message() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_framecast"))
-        .arg("serve")
-        .arg(fixture("exif-orientation"))
-        .args(["--listen", "127.0.0.1:0", "--fit", "pair"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("`serve --fit pair` is still running");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .expect("read");
-    assert_eq!(status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("--fit pair is not available for `serve`") && stderr.contains("--fit blur"),
-        "{stderr}"
-    );
-}
-
 #[test]
 fn raises_the_open_file_limit_to_the_hard_limit() {
     let mut command = Command::new("prlimit");

@@ -223,6 +223,166 @@ fn blur_fills_the_bars_that_letterbox_leaves_plain() {
     );
 }
 
+const YELLOW: [u8; 3] = [230, 210, 40];
+
+/// A solid `width`×`height` JPEG.
+fn solid(rgb: [u8; 3], width: u16, height: u16) -> Vec<u8> {
+    let pixels: Vec<u8> = (0..usize::from(width) * usize::from(height))
+        .flat_map(|_| rgb)
+        .collect();
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, 90)
+        .encode(&pixels, width, height, jpeg_encoder::ColorType::Rgb)
+        .expect("encodes");
+    out
+}
+
+/// Four photos in name order: red, green and yellow portraits, and a blue landscape between
+/// green and yellow.
+fn portraits(dir: &Path) {
+    for (name, rgb, (w, h)) in [
+        ("a-red", RED, (48, 64)),
+        ("b-green", GREEN, (48, 64)),
+        ("c-blue", BLUE, (64, 48)),
+        ("d-yellow", YELLOW, (48, 64)),
+    ] {
+        std::fs::write(dir.join(format!("{name}.jpg")), solid(rgb, w, h)).expect("write");
+    }
+}
+
+/// Which of the portraits' colours `c` is, if any.
+fn nearest(c: [f64; 3]) -> Option<[u8; 3]> {
+    [RED, GREEN, BLUE, YELLOW]
+        .into_iter()
+        .find(|p| (0..3).map(|i| (p[i] as f64 - c[i]).abs()).sum::<f64>() < 60.0)
+}
+
+/// What a 320×180 frame of the portraits shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shows {
+    /// Two photos side by side on the plain background, left and right.
+    Pair([u8; 3], [u8; 3]),
+    /// One photo; `filled` when the sides hold more than the plain background (blur).
+    Alone([u8; 3], bool),
+}
+
+impl Shows {
+    fn of(jpeg: &[u8]) -> Shows {
+        assert_frame(jpeg, size(320, 180));
+        let frame = decode(jpeg);
+        let edge = frame.mean(0, 60, 12, 60);
+        let plain = edge.iter().all(|&c| c < 12.0);
+        // A pair of 48×64 portraits: 135 pixels wide each, 2 apart, centred (24..159, 161..296).
+        let (left, right) = (frame.mean(80, 80, 20, 20), frame.mean(218, 80, 20, 20));
+        if plain && let (Some(l), Some(r)) = (nearest(left), nearest(right)) {
+            return Shows::Pair(l, r);
+        }
+        let centre = nearest(frame.mean(150, 80, 20, 20)).expect("a photo in the middle");
+        Shows::Alone(centre, !plain)
+    }
+
+    fn includes(self, photo: [u8; 3]) -> bool {
+        match self {
+            Shows::Pair(l, r) => l == photo || r == photo,
+            Shows::Alone(c, _) => c == photo,
+        }
+    }
+}
+
+/// Follows `pair` (a 320×180 `fit=pair` stream) through five steps of the channel that
+/// `reference` (another rendition of the same channel) shows one photo at a time: at every
+/// step the pair stream shows that photo within the interval, two portraits side by side are
+/// neighbours in the channel's order (name order, wrapping round), a lone photo is on its
+/// blurred copy, and the landscape is never paired. Returns the pairs seen.
+fn follow_pairs(
+    pair: &mut MjpegReader,
+    reference: &mut MjpegReader,
+    interval: Duration,
+) -> Vec<([u8; 3], [u8; 3])> {
+    let order = [RED, GREEN, BLUE, YELLOW];
+    let next = |c: [u8; 3]| order[(order.iter().position(|&o| o == c).expect("known") + 1) % 4];
+    let mut pairs = Vec::new();
+    let mut last = None;
+    let mut steps = 0;
+    while steps < 5 {
+        let photo = nearest(centre_colour(&reference.next_jpeg())).expect("one of the photos");
+        if last == Some(photo) {
+            continue;
+        }
+        last = Some(photo);
+        steps += 1;
+        let changed = Instant::now();
+        let shows = loop {
+            let shows = Shows::of(&pair.next_jpeg());
+            if shows.includes(photo) {
+                break shows;
+            }
+            assert!(
+                changed.elapsed() < interval,
+                "the pair stream shows {shows:?} while the channel shows {photo:?}"
+            );
+        };
+        match shows {
+            Shows::Pair(l, r) => {
+                assert_eq!(r, next(l), "a pair of neighbours: {shows:?}");
+                assert!(l != BLUE && r != BLUE, "the landscape is never paired");
+                pairs.push((l, r));
+            }
+            Shows::Alone(_, filled) => assert!(filled, "a lone photo is on its blurred copy"),
+        }
+    }
+    pairs
+}
+
+#[test]
+fn pair_puts_neighbouring_portraits_side_by_side_in_step_with_the_channel() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    portraits(dir.path());
+    let interval = Duration::from_millis(1500);
+    let server = TestServer::start(vec![dir.path().to_path_buf()], |s| {
+        s.spec.size = size(320, 180);
+        s.timing.interval = interval;
+        s.http.mjpeg.refresh = Duration::from_millis(200);
+    });
+    wait_until("the photo on screen", Duration::from_secs(20), || {
+        server.status()["current"]["path"].is_string()
+    });
+    let mut one = server.stream("GET /stream.mjpg HTTP/1.1");
+    let mut two = server.stream("GET /stream.mjpg?fit=pair HTTP/1.1");
+    assert!(two.status_line.contains("200"), "{}", two.status_line);
+    let pairs = follow_pairs(&mut two, &mut one, interval);
+    // Three portraits in four photos: every four steps hold a pair, whatever the start.
+    assert!(!pairs.is_empty(), "no pair in five steps");
+    let listed: Vec<String> = renditions(&server)
+        .iter()
+        .map(|r| r["fit"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(listed, ["letterbox", "pair"]);
+}
+
+#[test]
+fn a_server_started_with_fit_pair_pairs_in_its_own_stream() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    portraits(dir.path());
+    let interval = Duration::from_millis(1500);
+    let server = TestServer::start(vec![dir.path().to_path_buf()], |s| {
+        s.spec.size = size(320, 180);
+        s.spec.fit = framecast::render::Fit::Pair;
+        s.timing.interval = interval;
+        s.http.mjpeg.refresh = Duration::from_millis(200);
+    });
+    wait_until("the photo on screen", Duration::from_secs(20), || {
+        server.status()["current"]["path"].is_string()
+    });
+    let mut pair = server.stream("GET /stream.mjpg HTTP/1.1");
+    let mut one = server.stream("GET /stream.mjpg?fit=letterbox HTTP/1.1");
+    let pairs = follow_pairs(&mut pair, &mut one, interval);
+    assert!(!pairs.is_empty(), "no pair in five steps");
+    let snapshot = server.get("GET", "/snapshot.jpg");
+    assert_eq!(snapshot.status, 200);
+    Shows::of(&snapshot.body);
+}
+
 #[test]
 fn bad_values_get_400_with_the_reason() {
     let server = TestServer::start(vec![fixture("edge/cmyk.jpg")], |_| {});
@@ -235,9 +395,8 @@ fn bad_values_get_400_with_the_reason() {
         ("size=9000x100", "not '9000x100'"),
         (
             "fit=stretch",
-            "fit must be letterbox, blur or cover, not 'stretch'",
+            "fit must be letterbox, blur, cover or pair, not 'stretch'",
         ),
-        ("fit=pair", "fit=pair is not available for streams"),
         (
             "quality=0",
             "quality must be a whole number from 1 to 100, not '0'",

@@ -46,14 +46,35 @@ impl Default for Limits {
     }
 }
 
-/// A frame's identity: which photo, rendered how.
+/// A frame's identity: which photo (and which second photo, for a pair), rendered how.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
     photo: PhotoId,
+    partner: Option<PhotoId>,
     spec: Spec,
 }
 
-type InFlight = Shared<BoxFuture<'static, Result<Frame, RenderFailure>>>;
+impl Key {
+    fn single(photo: &PhotoId, spec: Spec) -> Key {
+        Key {
+            photo: photo.clone(),
+            partner: None,
+            spec,
+        }
+    }
+}
+
+/// A frame asked for as a pair ([`Cache::pair_as`]): both photos side by side, or the first
+/// alone when they do not pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairFrame {
+    /// The frame.
+    pub frame: Frame,
+    /// Whether the second photo is on it.
+    pub paired: bool,
+}
+
+type InFlight = Shared<BoxFuture<'static, Result<PairFrame, RenderFailure>>>;
 
 /// Counters for `/api/status` and `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -73,7 +94,7 @@ pub struct Stats {
 }
 
 struct Inner {
-    frames: LruCache<Key, Frame>,
+    frames: LruCache<Key, PairFrame>,
     bytes: u64,
     in_flight: HashMap<Key, InFlight>,
 }
@@ -137,10 +158,41 @@ impl Cache {
         photo: &PhotoId,
         spec: Spec,
     ) -> Result<Frame, RenderFailure> {
+        let shown = self.get(Key::single(photo, spec)).await?;
+        Ok(shown.frame)
+    }
+
+    /// The frame of `first` and `second` side by side in frames of `spec` (a `pair` spec), or
+    /// of `first` alone when they do not pair; cached and shared like single frames (in
+    /// memory only: a pair is cheap to find again from its two photos' renders, and the copy
+    /// on disk is keyed by one photo). An error is about `first`.
+    pub async fn pair_as(
+        self: &Arc<Self>,
+        first: &PhotoId,
+        second: &PhotoId,
+        spec: Spec,
+    ) -> Result<PairFrame, RenderFailure> {
+        self.get(Key {
+            photo: first.clone(),
+            partner: Some(second.clone()),
+            spec,
+        })
+        .await
+    }
+
+    /// Whether the frame of `first` and `second` as a pair in `spec` is cached (does not
+    /// count as a hit).
+    pub fn contains_pair(&self, first: &PhotoId, second: &PhotoId, spec: Spec) -> bool {
         let key = Key {
-            photo: photo.clone(),
+            photo: first.clone(),
+            partner: Some(second.clone()),
             spec,
         };
+        self.lock().frames.contains(&key)
+    }
+
+    /// The frame of `key`: from the cache, from a render under way, or rendered now.
+    async fn get(self: &Arc<Self>, key: Key) -> Result<PairFrame, RenderFailure> {
         let pending = {
             let mut inner = self.lock();
             if let Some(frame) = inner.frames.get(&key) {
@@ -168,14 +220,29 @@ impl Cache {
     }
 
     /// The frame of `key` from disk, or else rendered (and then written to disk).
-    async fn load_or_render(&self, key: &Key) -> Result<Frame, RenderFailure> {
+    async fn load_or_render(&self, key: &Key) -> Result<PairFrame, RenderFailure> {
+        if let Some(second) = &key.partner {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return self
+                .pool
+                .render_pair_as(key.photo.path.clone(), second.path.clone(), key.spec)
+                .await
+                .map(|p| PairFrame {
+                    paired: p.second.is_some(),
+                    frame: p.frame,
+                });
+        }
+        let single = |frame| PairFrame {
+            frame,
+            paired: false,
+        };
         if let Some(disk) = &self.disk {
             let (disk, photo, spec) = (Arc::clone(disk), key.photo.clone(), key.spec);
             // A failed blocking task is only a miss.
             if let Ok(Some(frame)) =
                 tokio::task::spawn_blocking(move || disk.get(&photo, &spec)).await
             {
-                return Ok(frame);
+                return Ok(single(frame));
             }
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
@@ -192,27 +259,27 @@ impl Cache {
                 disk.put(&photo, &spec, &frame)
             }));
         }
-        result
+        result.map(single)
     }
 
     /// Moves a finished render from in-flight into the LRU (successes only: a failed photo is
     /// the schedule's business, which skips it).
-    fn finish(&self, key: Key, result: &Result<Frame, RenderFailure>) {
+    fn finish(&self, key: Key, result: &Result<PairFrame, RenderFailure>) {
         let mut inner = self.lock();
         inner.in_flight.remove(&key);
         let Ok(frame) = result else { return };
-        let size = frame.jpeg.len() as u64;
+        let size = frame.frame.jpeg.len() as u64;
         if size > self.limits.max_bytes {
             return; // larger than the whole cache: serve it, keep nothing
         }
         if let Some(old) = inner.frames.put(key, frame.clone()) {
-            inner.bytes -= old.jpeg.len() as u64;
+            inner.bytes -= old.frame.jpeg.len() as u64;
         }
         inner.bytes += size;
         while inner.bytes > self.limits.max_bytes {
             match inner.frames.pop_lru() {
                 Some((_, old)) => {
-                    inner.bytes -= old.jpeg.len() as u64;
+                    inner.bytes -= old.frame.jpeg.len() as u64;
                     self.evictions.fetch_add(1, Ordering::Relaxed);
                 }
                 None => break,
@@ -227,11 +294,7 @@ impl Cache {
 
     /// Whether the frame of `photo` in frames of `spec` is cached (does not count as a hit).
     pub fn contains_as(&self, photo: &PhotoId, spec: Spec) -> bool {
-        let key = Key {
-            photo: photo.clone(),
-            spec,
-        };
-        self.lock().frames.contains(&key)
+        self.lock().frames.contains(&Key::single(photo, spec))
     }
 
     /// The counters of the copy on disk, if there is one.

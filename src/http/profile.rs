@@ -390,11 +390,8 @@ mod tests {
                 .starts_with("profile 'kitchen': size must be"),
             "{err}"
         );
-        let err = profiles(&[("k", &[("fit", "pair")])]).expect_err("pair");
-        assert!(
-            err.to_string().contains("not available for streams"),
-            "{err}"
-        );
+        let err = profiles(&[("k", &[("fit", "tiled")])]).expect_err("no such fit");
+        assert!(err.to_string().contains("or pair, not 'tiled'"), "{err}");
         let err = profiles(&[("k", &[("sise", "800x480")])]).expect_err("unknown key");
         assert_eq!(err.key(), Some("sise"));
         assert!(

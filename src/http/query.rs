@@ -111,16 +111,12 @@ pub fn spec(query: &Query, default: &Spec) -> Result<Spec, String> {
         spec.size = size_of(size)?;
     }
     if let Some(fit) = query.get("fit") {
-        spec.fit = fit
-            .parse::<Fit>()
-            .map_err(|_| format!("fit must be letterbox, blur or cover, not '{}'", shown(fit)))?;
-        if spec.fit == Fit::Pair {
-            return Err(
-                "fit=pair is not available for streams: the timeline shows one photo at \
-                 a time. Use fit=blur (portraits over a blurred copy of themselves)"
-                    .to_string(),
-            );
-        }
+        spec.fit = fit.parse::<Fit>().map_err(|_| {
+            format!(
+                "fit must be letterbox, blur, cover or pair, not '{}'",
+                shown(fit)
+            )
+        })?;
     }
     if let Some(quality) = query.get("quality") {
         spec.quality = quality
@@ -327,8 +323,11 @@ mod tests {
             ("size", "9000x100", "9000x100"),
             ("size", "800", "WIDTHxHEIGHT"),
             ("size", "-1x100", "WIDTHxHEIGHT"),
-            ("fit", "stretch", "letterbox, blur or cover, not 'stretch'"),
-            ("fit", "pair", "not available for streams"),
+            (
+                "fit",
+                "stretch",
+                "letterbox, blur, cover or pair, not 'stretch'",
+            ),
             ("quality", "0", "from 1 to 100, not '0'"),
             ("quality", "101", "101"),
             ("quality", "high", "high"),

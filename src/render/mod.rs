@@ -458,23 +458,8 @@ impl Renderer {
     /// pair. An error is always about `first`: a `second` that cannot be rendered leaves the
     /// first alone, and its own error comes up when it is rendered in its turn.
     pub fn render_pair(&self, first: &[u8], second: &[u8]) -> Result<Paired, Error> {
-        let first = self.picture(first)?;
-        if self.spec.fit == Fit::Pair
-            && fit::pairable(self.spec.size, first.source.size)
-            && let Ok(second) = self.picture(second)
-            && let Some(frame) = self.pair_frame(&first, &second)?
-        {
-            return Ok(Paired {
-                frame,
-                first: first.source,
-                second: Some(second.source),
-            });
-        }
-        Ok(Paired {
-            frame: self.frame(&first)?,
-            first: first.source,
-            second: None,
-        })
+        self.prepare(first)?
+            .render_pair(self.prepare(second).ok(), &|| false)
     }
 
     /// Reads the photo at `path` and turns it into a [`Picture`] ([`Renderer::picture`]); the
@@ -560,6 +545,38 @@ impl Prepared<'_> {
             format: source.format,
             source_size: source.size,
             warnings: source.warnings,
+        })
+    }
+
+    /// Renders this photo and `second` side by side, as [`Renderer::render_pair`] (with no
+    /// `second`, or one that does not pair, this photo alone), with `stop` asked as in
+    /// [`Prepared::render`]. Peak memory is at most both photos' [`Prepared::memory`].
+    pub fn render_pair(
+        self,
+        second: Option<Prepared<'_>>,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Paired, Error> {
+        let renderer = self.renderer;
+        let first = self.picture(stop)?;
+        if renderer.spec.fit == Fit::Pair
+            && fit::pairable(renderer.spec.size, first.source.size)
+            && let Some(second) = second
+            && let Ok(second) = second.picture(stop)
+            && let Some(frame) = renderer.pair_frame(&first, &second)?
+        {
+            return Ok(Paired {
+                frame,
+                first: first.source,
+                second: Some(second.source),
+            });
+        }
+        if stop() {
+            return Err(Error::Stopped);
+        }
+        Ok(Paired {
+            frame: renderer.frame(&first)?,
+            first: first.source,
+            second: None,
         })
     }
 

@@ -30,9 +30,10 @@ use super::rendition::{Rendition, Renditions, Subscribed};
 use super::{
     Book, Common, Failed, Failure, Moment, Order, Playlist, Resume, Showing, Source, Step,
 };
+use crate::cache::PairFrame;
 use crate::escape::Escaped;
 use crate::library::{Photo, Snapshot};
-use crate::render::{Frame, Spec};
+use crate::render::{Fit, Frame, Spec};
 
 /// The intervals a channel asked for in a URL may have: long enough that a screen shows a
 /// photo, short enough that it changes within a day.
@@ -172,6 +173,16 @@ pub struct Channel {
     stop: CancellationToken,
 }
 
+/// What a `pair` rendition shows at a photo's step.
+enum PairStep {
+    /// The photo is already on screen, the second of a pair: the picture stays.
+    Keep,
+    /// A new picture: the photo beside its neighbour, or alone.
+    Show(Frame),
+    /// The photo could not be rendered in this rendition.
+    Failed,
+}
+
 /// What the "nothing to show" frame says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Nothing(Vec<String>);
@@ -297,9 +308,32 @@ impl Channel {
 
     /// Shows `source` (as `frame` in the lead rendition) and tells the other renditions.
     fn publish(&self, frame: Frame, source: Source) {
-        self.renditions
-            .lead()
-            .publish(Showing::new(frame, source.photo()));
+        let lead = self.renditions.lead();
+        if matches!(source, Source::Nothing(_)) {
+            lead.set_second(None);
+        }
+        lead.publish(Showing::new(frame, source.photo()));
+        self.announce(source);
+    }
+
+    /// Shows `photo`, whose own frame in the lead rendition is `frame`: in a `pair` lead, beside
+    /// its neighbour when both are portraits (or not at all when it is already on screen as
+    /// the second of a pair).
+    async fn show(self: &Arc<Self>, photo: Arc<Photo>, frame: Frame) {
+        let lead = self.renditions.lead();
+        if lead.spec().fit == Fit::Pair {
+            match self.pair_step(lead, &photo).await {
+                PairStep::Keep => return self.announce(Source::Photo(photo)),
+                PairStep::Show(paired) => return self.publish(paired, Source::Photo(photo)),
+                // Its frame alone, which the lead has.
+                PairStep::Failed => {}
+            }
+        }
+        self.publish(frame, Source::Photo(photo));
+    }
+
+    /// Tells the renditions other than the lead that the timeline shows `source` now.
+    fn announce(&self, source: Source) {
         self.moments.send_modify(|current| {
             let seq = current.as_ref().map_or(0, |m| m.seq) + 1;
             *current = Some(Moment { seq, source });
@@ -319,14 +353,16 @@ impl Channel {
                     && shown != Some(moment.seq)
                 {
                     let frame = tokio::select! {
-                        frame = self.frame_in(&moment.source, spec) => frame,
+                        frame = self.frame_in(&rendition, &moment.source) => frame,
                         () = rendition.stop.cancelled() => return,
                     };
                     if let Some(frame) = frame {
                         rendition.publish(Showing::new(frame, moment.source.photo()));
                     }
                     shown = Some(moment.seq);
-                    self.render_ahead_as(spec);
+                    if spec.fit != Fit::Pair {
+                        self.render_ahead_as(spec);
+                    }
                     // A newer step may have come while this one rendered.
                     continue;
                 }
@@ -343,14 +379,25 @@ impl Channel {
         }
     }
 
-    /// The frame of `source` in frames of `spec`. A photo that fails here but not in the
-    /// lead rendition keeps the previous picture on screen (its failure is the timeline's
-    /// to record, which skips the photo for good if it fails there too).
-    async fn frame_in(&self, source: &Source, spec: Spec) -> Option<Frame> {
+    /// The frame of `source` in `rendition`'s frames; `None` keeps the picture on screen. A
+    /// photo that fails here but not in the lead rendition keeps the previous picture (its
+    /// failure is the timeline's to record, which skips the photo for good if it fails there
+    /// too).
+    async fn frame_in(self: &Arc<Self>, rendition: &Rendition, source: &Source) -> Option<Frame> {
+        let spec = *rendition.spec();
         let cache = &self.common.cache;
         let frame = match source {
+            Source::Photo(photo) if spec.fit == Fit::Pair => {
+                return match self.pair_step(rendition, photo).await {
+                    PairStep::Show(frame) => Some(frame),
+                    PairStep::Keep | PairStep::Failed => None,
+                };
+            }
             Source::Photo(photo) => cache.frame_as(&photo.id, spec).await,
-            Source::Nothing(lines) => cache.pool().placeholder_as(lines.to_vec(), spec).await,
+            Source::Nothing(lines) => {
+                rendition.set_second(None);
+                cache.pool().placeholder_as(lines.to_vec(), spec).await
+            }
         };
         match frame {
             Ok(frame) => Some(frame),
@@ -358,6 +405,71 @@ impl Channel {
                 tracing::debug!(size = %spec.size, "cannot render in another rendition: {e}");
                 None
             }
+        }
+    }
+
+    /// What the `pair` rendition `rendition` shows at the step of `photo`: nothing new when
+    /// `photo` is on screen already as the second of a pair; else `photo` beside the next
+    /// photo in the order when both are portraits (the next step then keeps the picture), or
+    /// `photo` alone over its blurred copy. The frame after it is rendered ahead.
+    async fn pair_step(self: &Arc<Self>, rendition: &Rendition, photo: &Arc<Photo>) -> PairStep {
+        if rendition.take_second(&photo.id) {
+            return PairStep::Keep;
+        }
+        let spec = *rendition.spec();
+        let cache = &self.common.cache;
+        let partner = self.upcoming(2).into_iter().find(|p| p.id != photo.id);
+        let shown = match &partner {
+            Some(second) => cache.pair_as(&photo.id, &second.id, spec).await,
+            None => cache
+                .frame_as(&photo.id, spec)
+                .await
+                .map(|frame| PairFrame {
+                    frame,
+                    paired: false,
+                }),
+        };
+        match shown {
+            Ok(shown) => {
+                rendition.set_second(partner.filter(|_| shown.paired).map(|p| p.id.clone()));
+                self.render_pair_ahead(spec, shown.paired);
+                PairStep::Show(shown.frame)
+            }
+            Err(e) => {
+                tracing::debug!(size = %spec.size, "cannot render the pair: {e}");
+                PairStep::Failed
+            }
+        }
+    }
+
+    /// The next `n` photos in the order that have not failed.
+    fn upcoming(&self, n: usize) -> Vec<Arc<Photo>> {
+        let upcoming = self.playlist().upcoming(n);
+        upcoming
+            .into_iter()
+            .filter(|p| !self.is_failed(p))
+            .collect()
+    }
+
+    /// Starts rendering the next picture of a `pair` rendition in frames of `spec`, so it is
+    /// ready when its turn comes: it starts after the photo on screen, or after its partner
+    /// when `paired`.
+    fn render_pair_ahead(self: &Arc<Self>, spec: Spec, paired: bool) {
+        let mut next = self.upcoming(4).into_iter().skip(usize::from(paired));
+        let Some(first) = next.next() else { return };
+        let cache = Arc::clone(&self.common.cache);
+        match next.next() {
+            Some(second) if !cache.contains_pair(&first.id, &second.id, spec) => {
+                tokio::spawn(async move {
+                    let _ = cache.pair_as(&first.id, &second.id, spec).await;
+                });
+            }
+            None if !cache.contains_as(&first.id, spec) => {
+                tokio::spawn(async move {
+                    let _ = cache.frame_as(&first.id, spec).await;
+                });
+            }
+            _ => {}
         }
     }
 
@@ -515,7 +627,7 @@ impl Channel {
             self.refresh(&snapshot).await;
             let mut current = match self.next().await {
                 Some((photo, frame)) => {
-                    self.publish(frame, Source::Photo(Arc::clone(&photo)));
+                    self.show(Arc::clone(&photo), frame).await;
                     nothing = None;
                     self.render_ahead();
                     self.save_place().await;
@@ -580,7 +692,7 @@ impl Channel {
                         Some(now) if now.id != shown.id => {
                             let now = Arc::clone(now);
                             if let Some(frame) = self.frame(&now).await {
-                                self.publish(frame, Source::Photo(Arc::clone(&now)));
+                                self.show(Arc::clone(&now), frame).await;
                             }
                             *current = Some(now);
                         }

@@ -20,6 +20,7 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::Showing;
+use crate::library::PhotoId;
 use crate::render::Spec;
 
 /// How many streams may exist and how long an unused one is kept.
@@ -49,6 +50,9 @@ pub struct Rendition {
     /// Woken when a client subscribes, so the rendition renders what is on screen.
     pub(super) arrived: Notify,
     last_used: Mutex<Instant>,
+    /// In a `pair` rendition, the second photo of the pair on screen: its step of the
+    /// timeline keeps the picture.
+    second: Mutex<Option<PhotoId>>,
     /// Fired when the rendition is dropped: its work stops.
     pub(super) stop: CancellationToken,
 }
@@ -61,6 +65,7 @@ impl Rendition {
             tx: watch::channel(None).0,
             arrived: Notify::new(),
             last_used: Mutex::new(Instant::now()),
+            second: Mutex::new(None),
             stop: CancellationToken::new(),
         })
     }
@@ -99,6 +104,21 @@ impl Rendition {
         } else {
             self.last_used().elapsed()
         }
+    }
+
+    /// Notes `second` as the second photo of the pair now on screen (`None`: no pair).
+    pub(super) fn set_second(&self, second: Option<PhotoId>) {
+        *self.second.lock().unwrap_or_else(|p| p.into_inner()) = second;
+    }
+
+    /// Whether `photo` is the second photo of the pair on screen; either way, the next
+    /// step starts a new picture.
+    pub(super) fn take_second(&self, photo: &PhotoId) -> bool {
+        self.second
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .is_some_and(|second| second == *photo)
     }
 
     pub(super) fn subscribe(&self) -> watch::Receiver<Option<Showing>> {
