@@ -29,7 +29,7 @@ use lru::LruCache;
 use crate::library::PhotoId;
 use crate::pool::Pool;
 pub use crate::pool::RenderFailure;
-use crate::render::{Frame, Spec};
+use crate::render::{Frame, Size, Spec, fit};
 
 /// How much the cache may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +74,16 @@ pub struct PairFrame {
     pub paired: bool,
 }
 
-type InFlight = Shared<BoxFuture<'static, Result<PairFrame, RenderFailure>>>;
+/// What the cache holds for a key: the frame, and what its render showed of the first photo.
+#[derive(Debug, Clone)]
+struct Entry {
+    shown: PairFrame,
+    /// The first photo can never be half of a pair in this spec (it is not a portrait once
+    /// upright, or the frame is not landscape); `false` when not known (a frame from disk).
+    never_pairs: bool,
+}
+
+type InFlight = Shared<BoxFuture<'static, Result<Entry, RenderFailure>>>;
 
 /// Counters for `/api/status` and `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -94,7 +103,7 @@ pub struct Stats {
 }
 
 struct Inner {
-    frames: LruCache<Key, PairFrame>,
+    frames: LruCache<Key, Entry>,
     bytes: u64,
     in_flight: HashMap<Key, InFlight>,
 }
@@ -158,26 +167,36 @@ impl Cache {
         photo: &PhotoId,
         spec: Spec,
     ) -> Result<Frame, RenderFailure> {
-        let shown = self.get(Key::single(photo, spec)).await?;
-        Ok(shown.frame)
+        let entry = self.get(Key::single(photo, spec)).await?;
+        Ok(entry.shown.frame)
     }
 
     /// The frame of `first` and `second` side by side in frames of `spec` (a `pair` spec), or
-    /// of `first` alone when they do not pair; cached and shared like single frames (in
-    /// memory only: a pair is cheap to find again from its two photos' renders, and the copy
-    /// on disk is keyed by one photo). An error is about `first`.
+    /// of `first` alone when they do not pair or there is no `second`; cached and shared like
+    /// single frames (pairs in memory only: the copy on disk is keyed by one photo). When a
+    /// cached frame of either photo alone shows it cannot pair, the first's frame alone is
+    /// used without decoding anything again. An error is about `first`.
     pub async fn pair_as(
         self: &Arc<Self>,
         first: &PhotoId,
-        second: &PhotoId,
+        second: Option<&PhotoId>,
         spec: Spec,
     ) -> Result<PairFrame, RenderFailure> {
-        self.get(Key {
-            photo: first.clone(),
-            partner: Some(second.clone()),
-            spec,
-        })
-        .await
+        let never_pairs = |photo: &PhotoId| {
+            self.lock()
+                .frames
+                .peek(&Key::single(photo, spec))
+                .is_some_and(|e| e.never_pairs)
+        };
+        let key = match second {
+            Some(second) if !never_pairs(first) && !never_pairs(second) => Key {
+                photo: first.clone(),
+                partner: Some(second.clone()),
+                spec,
+            },
+            _ => Key::single(first, spec),
+        };
+        Ok(self.get(key).await?.shown)
     }
 
     /// Whether the frame of `first` and `second` as a pair in `spec` is cached (does not
@@ -192,7 +211,7 @@ impl Cache {
     }
 
     /// The frame of `key`: from the cache, from a render under way, or rendered now.
-    async fn get(self: &Arc<Self>, key: Key) -> Result<PairFrame, RenderFailure> {
+    async fn get(self: &Arc<Self>, key: Key) -> Result<Entry, RenderFailure> {
         let pending = {
             let mut inner = self.lock();
             if let Some(frame) = inner.frames.get(&key) {
@@ -220,21 +239,28 @@ impl Cache {
     }
 
     /// The frame of `key` from disk, or else rendered (and then written to disk).
-    async fn load_or_render(&self, key: &Key) -> Result<PairFrame, RenderFailure> {
+    async fn load_or_render(&self, key: &Key) -> Result<Entry, RenderFailure> {
+        let never_pairs = |shown: Size| !fit::pairable(key.spec.size, shown);
         if let Some(second) = &key.partner {
             self.misses.fetch_add(1, Ordering::Relaxed);
             return self
                 .pool
                 .render_pair_as(key.photo.path.clone(), second.path.clone(), key.spec)
                 .await
-                .map(|p| PairFrame {
-                    paired: p.second.is_some(),
-                    frame: p.frame,
+                .map(|p| Entry {
+                    never_pairs: never_pairs(p.first.size),
+                    shown: PairFrame {
+                        paired: p.second.is_some(),
+                        frame: p.frame,
+                    },
                 });
         }
-        let single = |frame| PairFrame {
-            frame,
-            paired: false,
+        let single = |frame, never_pairs| Entry {
+            shown: PairFrame {
+                frame,
+                paired: false,
+            },
+            never_pairs,
         };
         if let Some(disk) = &self.disk {
             let (disk, photo, spec) = (Arc::clone(disk), key.photo.clone(), key.spec);
@@ -242,7 +268,7 @@ impl Cache {
             if let Ok(Some(frame)) =
                 tokio::task::spawn_blocking(move || disk.get(&photo, &spec)).await
             {
-                return Ok(single(frame));
+                return Ok(single(frame, false));
             }
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
@@ -250,8 +276,8 @@ impl Cache {
             .pool
             .render_as(key.photo.path.clone(), key.spec)
             .await
-            .map(|r| r.frame);
-        if let (Ok(frame), Some(disk)) = (&result, &self.disk) {
+            .map(|r| (r.frame, never_pairs(r.source_size)));
+        if let (Ok((frame, _)), Some(disk)) = (&result, &self.disk) {
             let (disk, photo, spec) = (Arc::clone(disk), key.photo.clone(), key.spec);
             let frame = frame.clone();
             // Not awaited: the frame goes to its clients now, its copy on disk follows.
@@ -259,27 +285,27 @@ impl Cache {
                 disk.put(&photo, &spec, &frame)
             }));
         }
-        result.map(single)
+        result.map(|(frame, never_pairs)| single(frame, never_pairs))
     }
 
     /// Moves a finished render from in-flight into the LRU (successes only: a failed photo is
     /// the schedule's business, which skips it).
-    fn finish(&self, key: Key, result: &Result<PairFrame, RenderFailure>) {
+    fn finish(&self, key: Key, result: &Result<Entry, RenderFailure>) {
         let mut inner = self.lock();
         inner.in_flight.remove(&key);
         let Ok(frame) = result else { return };
-        let size = frame.frame.jpeg.len() as u64;
+        let size = frame.shown.frame.jpeg.len() as u64;
         if size > self.limits.max_bytes {
             return; // larger than the whole cache: serve it, keep nothing
         }
         if let Some(old) = inner.frames.put(key, frame.clone()) {
-            inner.bytes -= old.frame.jpeg.len() as u64;
+            inner.bytes -= old.shown.frame.jpeg.len() as u64;
         }
         inner.bytes += size;
         while inner.bytes > self.limits.max_bytes {
             match inner.frames.pop_lru() {
                 Some((_, old)) => {
-                    inner.bytes -= old.frame.jpeg.len() as u64;
+                    inner.bytes -= old.shown.frame.jpeg.len() as u64;
                     self.evictions.fetch_add(1, Ordering::Relaxed);
                 }
                 None => break,
@@ -387,6 +413,51 @@ mod tests {
             "oldest evicted"
         );
         assert!(cache.contains(&photo("exif-orientation/Landscape_3.jpg")));
+    }
+
+    #[tokio::test]
+    async fn pairs_are_rendered_once_and_a_photo_known_not_to_pair_is_not_decoded_again() {
+        let cache = cache(1 << 20);
+        let spec = Spec {
+            fit: crate::render::Fit::Pair,
+            ..*cache.pool().spec()
+        };
+        let (storm, cloister) = (
+            photo("exif-orientation/Portrait_1.jpg"),
+            photo("edge/progressive.jpg"),
+        );
+        let landscape = photo("exif-orientation/Landscape_1.jpg");
+        let pair = cache
+            .pair_as(&storm, Some(&cloister), spec)
+            .await
+            .expect("renders");
+        assert!(pair.paired);
+        assert!(cache.contains_pair(&storm, &cloister, spec));
+        let again = cache
+            .pair_as(&storm, Some(&cloister), spec)
+            .await
+            .expect("cached");
+        assert_eq!(again.frame.jpeg.as_ptr(), pair.frame.jpeg.as_ptr());
+        assert_eq!(cache.stats().misses, 1);
+
+        // The landscape alone, as the timeline renders each photo; asked for as a pair
+        // afterwards, with either photo first, nothing is decoded again.
+        let alone = cache.frame_as(&landscape, spec).await.expect("renders");
+        assert_eq!(cache.stats().misses, 2);
+        let first = cache
+            .pair_as(&landscape, Some(&storm), spec)
+            .await
+            .expect("alone");
+        assert!(!first.paired);
+        assert_eq!(first.frame.jpeg.as_ptr(), alone.jpeg.as_ptr());
+        let second = cache
+            .pair_as(&cloister, Some(&landscape), spec)
+            .await
+            .expect("alone");
+        assert!(!second.paired);
+        let no_partner = cache.pair_as(&cloister, None, spec).await.expect("alone");
+        assert_eq!(second.frame, no_partner.frame);
+        assert_eq!(cache.stats().misses, 3, "the cloister alone, once");
     }
 
     #[tokio::test]

@@ -30,7 +30,6 @@ use super::rendition::{Rendition, Renditions, Subscribed};
 use super::{
     Book, Common, Failed, Failure, Moment, Order, Playlist, Resume, Showing, Source, Step,
 };
-use crate::cache::PairFrame;
 use crate::escape::Escaped;
 use crate::library::{Photo, Snapshot};
 use crate::render::{Fit, Frame, Spec};
@@ -419,16 +418,9 @@ impl Channel {
         let spec = *rendition.spec();
         let cache = &self.common.cache;
         let partner = self.upcoming(2).into_iter().find(|p| p.id != photo.id);
-        let shown = match &partner {
-            Some(second) => cache.pair_as(&photo.id, &second.id, spec).await,
-            None => cache
-                .frame_as(&photo.id, spec)
-                .await
-                .map(|frame| PairFrame {
-                    frame,
-                    paired: false,
-                }),
-        };
+        let shown = cache
+            .pair_as(&photo.id, partner.as_ref().map(|p| &p.id), spec)
+            .await;
         match shown {
             Ok(shown) => {
                 rendition.set_second(partner.filter(|_| shown.paired).map(|p| p.id.clone()));
@@ -461,7 +453,7 @@ impl Channel {
         match next.next() {
             Some(second) if !cache.contains_pair(&first.id, &second.id, spec) => {
                 tokio::spawn(async move {
-                    let _ = cache.pair_as(&first.id, &second.id, spec).await;
+                    let _ = cache.pair_as(&first.id, Some(&second.id), spec).await;
                 });
             }
             None if !cache.contains_as(&first.id, spec) => {
