@@ -372,14 +372,22 @@ impl Pool {
         let renderer = self.renderer_for(spec);
         let budget = Arc::clone(&self.budget);
         let job_path = path.clone();
-        let (result, working) = self
-            .watched(
-                path,
-                Box::new(move |stop, working| {
-                    render_within(&renderer, &budget, &job_path, stop, working)
-                }),
-            )
-            .await;
+        self.counted(
+            path,
+            Box::new(move |stop, working| {
+                render_within(&renderer, &budget, &job_path, stop, working)
+            }),
+        )
+        .await
+    }
+
+    /// Runs the render `job` of the photo at `path` as [`Pool::watched`] does, and counts it.
+    async fn counted<T: Send + 'static>(
+        &self,
+        path: PathBuf,
+        job: RenderJob<T>,
+    ) -> Result<T, RenderFailure> {
+        let (result, working) = self.watched(path, job).await;
         self.stats.record(working, result.is_err());
         result
     }
@@ -467,16 +475,13 @@ impl Pool {
         let renderer = self.renderer_for(spec);
         let budget = Arc::clone(&self.budget);
         let job_path = first.clone();
-        let (result, working) = self
-            .watched(
-                first,
-                Box::new(move |stop, working| {
-                    pair_within(&renderer, &budget, (&job_path, &second), stop, working)
-                }),
-            )
-            .await;
-        self.stats.record(working, result.is_err());
-        result
+        self.counted(
+            first,
+            Box::new(move |stop, working| {
+                pair_within(&renderer, &budget, (&job_path, &second), stop, working)
+            }),
+        )
+        .await
     }
 
     /// The renderer for frames of `spec`: the pool's own, or one like it of another spec.

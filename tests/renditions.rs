@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::browser::{self, Browser, Kind};
 use common::server::{MjpegReader, TestServer, wait_until};
 use common::{assert_frame, centre_colour, decode, fixture, solid_jpeg};
-use framecast::render::Size;
+use framecast::render::{Fit, Size};
 
 const RED: [u8; 3] = [220, 30, 30];
 const GREEN: [u8; 3] = [30, 200, 40];
@@ -58,18 +58,8 @@ fn listed(server: &TestServer, size: &str) -> Option<serde_json::Value> {
 /// default) at two sizes through four changes of photo: each gets frames of its own size,
 /// both of the same photo. Returns the server's status afterwards.
 fn two_sizes_of_one_channel(channel: impl Fn(&Path) -> String) -> serde_json::Value {
-    let dir = tempfile::tempdir().expect("temp dir");
-    gallery(dir.path());
-    let interval = Duration::from_millis(1500);
-    let server = TestServer::start(vec![dir.path().to_path_buf()], |s| {
-        s.spec.size = size(320, 180);
-        s.timing.interval = interval;
-        s.http.mjpeg.refresh = Duration::from_millis(200);
-    });
-    // Until the folder is walked its album is not known.
-    wait_until("the photo on screen", Duration::from_secs(20), || {
-        server.status()["current"]["path"].is_string()
-    });
+    let (server, dir) = slideshow(gallery, Fit::Letterbox);
+    let interval = INTERVAL;
     let channel = channel(dir.path());
     let mut small = server.stream(&format!(
         "GET /stream.mjpg?size=160x120&t=1{channel} HTTP/1.1"
@@ -115,6 +105,27 @@ fn two_sizes_of_one_channel(channel: impl Fn(&Path) -> String) -> serde_json::Va
     assert_eq!(snapshot.status, 200);
     assert_frame(&snapshot.body, size(320, 180));
     server.status()
+}
+
+/// How long each photo shows in a [`slideshow`].
+const INTERVAL: Duration = Duration::from_millis(1500);
+
+/// A server of 320×180 frames in `fit`, changing photo every [`INTERVAL`], playing the photos
+/// `fill` writes to its folder; returned once one is on screen (until the folder is walked
+/// its album is not known).
+fn slideshow(fill: fn(&Path), fit: Fit) -> (TestServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fill(dir.path());
+    let server = TestServer::start(vec![dir.path().to_path_buf()], |s| {
+        s.spec.size = size(320, 180);
+        s.spec.fit = fit;
+        s.timing.interval = INTERVAL;
+        s.http.mjpeg.refresh = Duration::from_millis(200);
+    });
+    wait_until("the photo on screen", Duration::from_secs(20), || {
+        server.status()["current"]["path"].is_string()
+    });
+    (server, dir)
 }
 
 /// A rendition as the status lists it: (size, clients, default, lead).
@@ -336,21 +347,11 @@ fn follow_pairs(
 
 #[test]
 fn pair_puts_neighbouring_portraits_side_by_side_in_step_with_the_channel() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    portraits(dir.path());
-    let interval = Duration::from_millis(1500);
-    let server = TestServer::start(vec![dir.path().to_path_buf()], |s| {
-        s.spec.size = size(320, 180);
-        s.timing.interval = interval;
-        s.http.mjpeg.refresh = Duration::from_millis(200);
-    });
-    wait_until("the photo on screen", Duration::from_secs(20), || {
-        server.status()["current"]["path"].is_string()
-    });
+    let (server, _dir) = slideshow(portraits, Fit::Letterbox);
     let mut one = server.stream("GET /stream.mjpg HTTP/1.1");
     let mut two = server.stream("GET /stream.mjpg?fit=pair HTTP/1.1");
     assert!(two.status_line.contains("200"), "{}", two.status_line);
-    let pairs = follow_pairs(&mut two, &mut one, interval);
+    let pairs = follow_pairs(&mut two, &mut one, INTERVAL);
     // Three portraits in four photos: every four steps hold a pair, whatever the start.
     assert!(!pairs.is_empty(), "no pair in five steps");
     let listed: Vec<String> = renditions(&server)
@@ -362,21 +363,10 @@ fn pair_puts_neighbouring_portraits_side_by_side_in_step_with_the_channel() {
 
 #[test]
 fn a_server_started_with_fit_pair_pairs_in_its_own_stream() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    portraits(dir.path());
-    let interval = Duration::from_millis(1500);
-    let server = TestServer::start(vec![dir.path().to_path_buf()], |s| {
-        s.spec.size = size(320, 180);
-        s.spec.fit = framecast::render::Fit::Pair;
-        s.timing.interval = interval;
-        s.http.mjpeg.refresh = Duration::from_millis(200);
-    });
-    wait_until("the photo on screen", Duration::from_secs(20), || {
-        server.status()["current"]["path"].is_string()
-    });
+    let (server, _dir) = slideshow(portraits, Fit::Pair);
     let mut pair = server.stream("GET /stream.mjpg HTTP/1.1");
     let mut one = server.stream("GET /stream.mjpg?fit=letterbox HTTP/1.1");
-    let pairs = follow_pairs(&mut pair, &mut one, interval);
+    let pairs = follow_pairs(&mut pair, &mut one, INTERVAL);
     assert!(!pairs.is_empty(), "no pair in five steps");
     let snapshot = server.get("GET", "/snapshot.jpg");
     assert_eq!(snapshot.status, 200);
