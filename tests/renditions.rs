@@ -187,6 +187,29 @@ fn two_sizes_of_another_channel_show_the_same_photo_too() {
 }
 
 #[test]
+fn a_snapshot_in_a_rendition_nobody_watches_shows_the_photo_of_the_moment() {
+    let (server, _dir) = slideshow(gallery, Fit::Letterbox);
+    let mut watching = server.stream("GET /stream.mjpg HTTP/1.1");
+    let mut last = None;
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let photo = which(&watching.next_jpeg());
+        if last == Some(photo) {
+            continue;
+        }
+        last = Some(photo);
+        // The 160x90 rendition has no client between snapshots, so it holds still; each
+        // snapshot must still be of the photo the channel shows now, not of the last one
+        // that rendition rendered.
+        let shot = server.get("GET", "/snapshot.jpg?size=160x90");
+        assert_eq!(shot.status, 200);
+        assert_frame(&shot.body, size(160, 90));
+        assert_eq!(which(&shot.body), photo, "snapshot {}", seen.len());
+        seen.push(photo);
+    }
+}
+
+#[test]
 fn blur_fills_the_bars_that_letterbox_leaves_plain() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("red.jpg"), solid_jpeg(RED, None)).expect("write");

@@ -418,10 +418,12 @@ async fn snapshot(
     query: &Query,
 ) -> Result<warp::reply::Response, Rejection> {
     let (key, spec) = wanted(state, query).map_err(warp::reject::custom)?;
-    let mut rx = match state.schedule.subscribe_as(&key, &spec) {
-        Ok(subscription) => subscription.rx,
+    let subscription = match state.schedule.subscribe_as(&key, &spec) {
+        Ok(subscription) => subscription,
         Err(refused) => return Ok(error::busy(&refused.to_string())),
     };
+    subscription.catch_up(FIRST_PICTURE_WAIT).await;
+    let mut rx = subscription.rx;
     let current = rx.borrow_and_update().clone();
     let showing = match current {
         Some(showing) => showing,

@@ -331,6 +331,11 @@ impl Channel {
         self.publish(frame, Source::Photo(photo));
     }
 
+    /// The timeline's current step (0 before the first).
+    pub(super) fn step(&self) -> u64 {
+        self.moments.borrow().as_ref().map_or(0, |m| m.seq)
+    }
+
     /// Tells the renditions other than the lead that the timeline shows `source` now.
     fn announce(&self, source: Source) {
         self.moments.send_modify(|current| {
@@ -358,6 +363,7 @@ impl Channel {
                     if let Some(frame) = frame {
                         rendition.publish(Showing::new(frame, moment.source.photo()));
                     }
+                    rendition.caught_up_with(moment.seq);
                     shown = Some(moment.seq);
                     if spec.fit != Fit::Pair {
                         self.render_ahead_as(spec);

@@ -213,6 +213,20 @@ pub struct Subscription {
     pub rx: watch::Receiver<Option<Showing>>,
 }
 
+impl Subscription {
+    /// Waits, up to `limit`, until the rendition shows the channel's current step. A rendition
+    /// nobody watched kept the picture it had when its last client left (it does no work
+    /// unwatched); subscribing wakes it, and this lets a caller that wants one picture (a
+    /// snapshot) take the current one rather than that.
+    pub async fn catch_up(&self, limit: Duration) {
+        if self.rendition.is_lead() {
+            return; // the timeline publishes in its lead itself, step by step
+        }
+        let step = self.channel.step();
+        let _ = tokio::time::timeout(limit, self.rendition.catch_up(step)).await;
+    }
+}
+
 /// Every channel: the command line's, always there, and those asked for, bounded with their
 /// renditions by [`rendition::Limits`].
 pub struct Schedule {

@@ -53,6 +53,8 @@ pub struct Rendition {
     /// In a `pair` rendition, the second photo of the pair on screen: its step of the
     /// timeline keeps the picture.
     second: Mutex<Option<PhotoId>>,
+    /// The last step of the timeline this rendition has caught up with (0: none yet).
+    followed: watch::Sender<u64>,
     /// Fired when the rendition is dropped: its work stops.
     pub(super) stop: CancellationToken,
 }
@@ -66,6 +68,7 @@ impl Rendition {
             arrived: Notify::new(),
             last_used: Mutex::new(Instant::now()),
             second: Mutex::new(None),
+            followed: watch::channel(0).0,
             stop: CancellationToken::new(),
         })
     }
@@ -104,6 +107,19 @@ impl Rendition {
         } else {
             self.last_used().elapsed()
         }
+    }
+
+    /// Notes that the rendition shows the timeline's step `seq` now (or keeps its picture for
+    /// it).
+    pub(super) fn caught_up_with(&self, seq: u64) {
+        self.followed.send_replace(seq);
+    }
+
+    /// Waits until the rendition has caught up with the timeline's step `seq`.
+    pub(super) async fn catch_up(&self, seq: u64) {
+        let mut followed = self.followed.subscribe();
+        // The sender lives as long as `self`: an error cannot happen while it is borrowed.
+        let _ = followed.wait_for(|&s| s >= seq).await;
     }
 
     /// Notes `second` as the second photo of the pair now on screen (`None`: no pair).
