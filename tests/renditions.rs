@@ -187,24 +187,40 @@ fn two_sizes_of_another_channel_show_the_same_photo_too() {
 }
 
 #[test]
-fn a_snapshot_in_a_rendition_nobody_watches_shows_the_photo_of_the_moment() {
+fn a_rendition_nobody_watches_shows_the_photo_of_the_moment_to_the_next_snapshot_or_stream() {
     let (server, _dir) = slideshow(gallery, Fit::Letterbox);
     let mut watching = server.stream("GET /stream.mjpg HTTP/1.1");
     let mut last = None;
     let mut seen = Vec::new();
-    while seen.len() < 3 {
+    while seen.len() < 4 {
         let photo = which(&watching.next_jpeg());
         if last == Some(photo) {
             continue;
         }
         last = Some(photo);
-        // The 160x90 rendition has no client between snapshots, so it holds still; each
-        // snapshot must still be of the photo the channel shows now, not of the last one
-        // that rendition rendered.
-        let shot = server.get("GET", "/snapshot.jpg?size=160x90");
-        assert_eq!(shot.status, 200);
-        assert_frame(&shot.body, size(160, 90));
-        assert_eq!(which(&shot.body), photo, "snapshot {}", seen.len());
+        // The 160x90 rendition has no client between these requests, so it holds still; each
+        // snapshot, and the first picture of each new stream, must still be of the photo the
+        // channel shows now, not of the last one that rendition rendered. Either comes first
+        // in turn (the first one wakes the rendition).
+        let snapshot = || {
+            let shot = server.get("GET", "/snapshot.jpg?size=160x90");
+            assert_eq!(shot.status, 200);
+            assert_frame(&shot.body, size(160, 90));
+            assert_eq!(which(&shot.body), photo, "snapshot at step {}", seen.len());
+        };
+        let stream = || {
+            let first = server
+                .stream("GET /stream.mjpg?size=160x90 HTTP/1.1")
+                .next_jpeg();
+            assert_eq!(which(&first), photo, "stream at step {}", seen.len());
+        };
+        if seen.len() % 2 == 0 {
+            stream();
+            snapshot();
+        } else {
+            snapshot();
+            stream();
+        }
         seen.push(photo);
     }
 }

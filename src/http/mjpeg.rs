@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::Stream;
+use futures_util::future::BoxFuture;
 use futures_util::stream::{BoxStream, StreamExt};
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
@@ -108,15 +109,16 @@ pub fn no_cache(response: &mut warp::reply::Response) {
     );
 }
 
-/// The endless response for one client.
+/// The endless response for one client of the pictures on `rx`, the first once `ready` is done.
 pub fn response(
-    rx: watch::Receiver<Option<Showing>>,
+    (rx, ready): (watch::Receiver<Option<Showing>>, BoxFuture<'static, ()>),
     options: Options,
     cancel: CancellationToken,
     guard: ClientGuard,
 ) -> warp::reply::Response {
     let state = ClientState {
         rx,
+        ready: Some(ready),
         options,
         cancel,
         guard,
@@ -133,6 +135,10 @@ pub fn response(
 
 struct ClientState {
     rx: watch::Receiver<Option<Showing>>,
+    /// Done once the pictures on `rx` are the timeline's current ones; awaited before the
+    /// first picture, so a screen joining a rendition nobody watched does not flash the
+    /// picture it held.
+    ready: Option<BoxFuture<'static, ()>>,
     options: Options,
     cancel: CancellationToken,
     /// Held for the life of the stream: dropping it unlists the client.
@@ -151,6 +157,12 @@ async fn next_part(mut st: ClientState) -> Option<(Item, ClientState)> {
         let open = Bytes::from(format!("--{BOUNDARY}\r\n"));
         st.guard.wrote(open.len(), false);
         return Some((Ok(open), st));
+    }
+    if let Some(ready) = st.ready.take() {
+        tokio::select! {
+            () = ready => {}
+            () = st.cancel.cancelled() => return None,
+        }
     }
     loop {
         if st.last_seq.is_none() {

@@ -399,14 +399,20 @@ fn stream(
     };
     // A client one stream too many is told to come back later (503, not 400): the request is
     // fine, and the room comes back when another stream is no longer watched.
-    let rx = match state.schedule.subscribe_as(&key, &spec) {
-        Ok(subscription) => subscription.rx,
+    let subscription = match state.schedule.subscribe_as(&key, &spec) {
+        Ok(subscription) => subscription,
         Err(refused) => return error::busy(&refused.to_string()),
     };
     if let Some(client) = query.get("client") {
         state.viewers.track(client, &guard.counters);
     }
-    mjpeg::response(rx, state.options.mjpeg, state.cancel.clone(), guard)
+    let ready = subscription.caught_up(FIRST_PICTURE_WAIT);
+    mjpeg::response(
+        (subscription.rx, ready),
+        state.options.mjpeg,
+        state.cancel.clone(),
+        guard,
+    )
 }
 
 /// How long a snapshot asked for right after start waits for the first picture.
@@ -422,7 +428,7 @@ async fn snapshot(
         Ok(subscription) => subscription,
         Err(refused) => return Ok(error::busy(&refused.to_string())),
     };
-    subscription.catch_up(FIRST_PICTURE_WAIT).await;
+    subscription.caught_up(FIRST_PICTURE_WAIT).await;
     let mut rx = subscription.rx;
     let current = rx.borrow_and_update().clone();
     let showing = match current {

@@ -37,6 +37,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -217,13 +218,16 @@ impl Subscription {
     /// Waits, up to `limit`, until the rendition shows the channel's current step. A rendition
     /// nobody watched kept the picture it had when its last client left (it does no work
     /// unwatched); subscribing wakes it, and this lets a caller that wants one picture (a
-    /// snapshot) take the current one rather than that.
-    pub async fn catch_up(&self, limit: Duration) {
-        if self.rendition.is_lead() {
-            return; // the timeline publishes in its lead itself, step by step
-        }
-        let step = self.channel.step();
-        let _ = tokio::time::timeout(limit, self.rendition.catch_up(step)).await;
+    /// snapshot, a stream's first picture) take the current one rather than that.
+    pub fn caught_up(&self, limit: Duration) -> BoxFuture<'static, ()> {
+        let (channel, rendition) = (Arc::clone(&self.channel), Arc::clone(&self.rendition));
+        Box::pin(async move {
+            if rendition.is_lead() {
+                return; // the timeline publishes in its lead itself, step by step
+            }
+            let step = channel.step();
+            let _ = tokio::time::timeout(limit, rendition.catch_up(step)).await;
+        })
     }
 }
 
