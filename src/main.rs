@@ -25,6 +25,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Render(args) => commands::render::run(args.into_config()),
         Command::Serve(args) => {
+            commands::serve::limit_malloc_arenas();
             let open_files = commands::serve::raise_open_file_limit();
             args.into_config(open_files)
                 .and_then(|config| commands::serve::run(config, !cli.quiet))
