@@ -581,11 +581,16 @@ fn pair_within(
 ) -> Result<render::Paired, render::Error> {
     let first_bytes = renderer.read(first)?;
     let prepared = renderer.prepare(&first_bytes)?;
-    let second_bytes = renderer.read(second).ok();
+    // A second photo left out is not kept in memory either (its bytes are counted only with it).
+    let fits = |bytes: &Vec<u8>| {
+        renderer
+            .prepare(bytes)
+            .is_ok_and(|p| p.memory().saturating_add(prepared.memory()) <= budget.total())
+    };
+    let second_bytes = renderer.read(second).ok().filter(fits);
     let partner = second_bytes
         .as_deref()
-        .and_then(|bytes| renderer.prepare(bytes).ok())
-        .filter(|p| p.memory().saturating_add(prepared.memory()) <= budget.total());
+        .and_then(|bytes| renderer.prepare(bytes).ok());
     let need = prepared.memory() + partner.as_ref().map_or(0, |p| p.memory());
     working(false);
     let grant = take(budget, need, stop)?;
