@@ -135,11 +135,18 @@ fn frame_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Serves `photos` over the disk cache in `cache`, a photo every 200 ms, and a client watching
+/// once the library has found all `count` of them.
+fn watched(photos: &Path, cache: &Path, count: u64) -> (TestServer, Viewer) {
+    let server = serve(photos, cache, Duration::from_millis(200), 64 << 20);
+    let viewer = Viewer::watch(&server, count);
+    (server, viewer)
+}
+
 /// Serves `photos` until every one of them was shown and written to `cache`; returns the
 /// distinct frames a client saw (one a photo).
 fn fill(photos: &Path, cache: &Path, count: usize) -> Vec<Vec<u8>> {
-    let mut server = serve(photos, cache, Duration::from_millis(200), 64 << 20);
-    let viewer = Viewer::watch(&server, count as u64);
+    let (mut server, viewer) = watched(photos, cache, count as u64);
     wait_until("every photo shown and on disk", PATIENCE, || {
         let status = server.status();
         viewer.distinct().len() >= count && stat(&status, "cache.disk.writes") >= count as u64
@@ -158,13 +165,7 @@ fn a_restart_serves_the_frames_from_disk_without_rendering() {
     let cache = tempfile::tempdir().expect("cache dir");
     let before = fill(photos.path(), cache.path(), 2);
 
-    let server = serve(
-        photos.path(),
-        cache.path(),
-        Duration::from_millis(200),
-        64 << 20,
-    );
-    let viewer = Viewer::watch(&server, 2);
+    let (server, viewer) = watched(photos.path(), cache.path(), 2);
     wait_until("both photos shown again", PATIENCE, || {
         viewer.distinct().len() >= 2 && stat(&server.status(), "cache.disk.hits") >= 2
     });
@@ -200,13 +201,7 @@ fn a_corrupt_or_truncated_file_is_rendered_again_not_served() {
     let bytes = fs::read(&files[1]).expect("read");
     fs::write(&files[1], &bytes[..bytes.len() * 2 / 3]).expect("write");
 
-    let server = serve(
-        photos.path(),
-        cache.path(),
-        Duration::from_millis(200),
-        64 << 20,
-    );
-    let viewer = Viewer::watch(&server, 2);
+    let (server, viewer) = watched(photos.path(), cache.path(), 2);
     wait_until("both photos rendered again", PATIENCE, || {
         let status = server.status();
         viewer.distinct().len() >= 2 && stat(&status, "cache.disk.writes") >= 2

@@ -74,26 +74,16 @@ fn stream_frame(server: &TestServer, path: &str) -> Vec<u8> {
 #[test]
 fn a_profile_by_query_or_path_gives_its_frames() {
     let server = server(|_| {});
-    assert_frame(
-        &stream_frame(&server, "/stream.mjpg?profile=kitchen"),
-        size(320, 240),
-    );
-    assert_frame(
-        &stream_frame(&server, "/p/kitchen/stream.mjpg"),
-        size(320, 240),
-    );
-    assert_frame(
-        &stream_frame(&server, "/p/kitchen/?action=stream"),
-        size(320, 240),
-    );
-    assert_eq!(
-        snapshot_size(&server, "/snapshot.jpg?profile=kitchen"),
-        size(320, 240)
-    );
-    assert_eq!(
-        snapshot_size(&server, "/p/kitchen/snapshot.jpg"),
-        size(320, 240)
-    );
+    for path in [
+        "/stream.mjpg?profile=kitchen",
+        "/p/kitchen/stream.mjpg",
+        "/p/kitchen/?action=stream",
+    ] {
+        assert_frame(&stream_frame(&server, path), size(320, 240));
+    }
+    for path in ["/snapshot.jpg?profile=kitchen", "/p/kitchen/snapshot.jpg"] {
+        assert_eq!(snapshot_size(&server, path), size(320, 240), "{path}");
+    }
     // The profile's fit too: both streams are one rendition, listed once.
     let renditions = server.status()["renditions"]
         .as_array()
